@@ -1,0 +1,34 @@
+// meshtwin: one binary, one subcommand per job. Exit codes: 0 ok, 1 internal
+// error, 2 bad input (with one message naming the file, line and key).
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "apps/simulate_command.h"
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("meshtwin");
+  logger->set_pattern("meshtwin: %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+
+  CLI::App app("meshtwin: a digital twin of an adaptive compute mesh", "meshtwin");
+  app.set_version_flag("--version", "meshtwin 0.1.0");
+  app.require_subcommand(1);
+  int exit_code = 0;
+  meshtwin::RegisterSimulateCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // a malformed command line is bad input
+  }
+  return exit_code;
+}

@@ -1,0 +1,111 @@
+#include "apps/simulate_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "apps/progress_bar.h"
+#include "apps/summary_report.h"
+#include "datasets/synthetic.h"
+#include "scenarios/scenario.h"
+#include "sim/simulation.h"
+
+namespace meshtwin {
+namespace {
+
+struct SimulateArgs {
+  std::string scenario_path;
+  std::string out = "results.h5";
+  std::optional<std::uint64_t> seed;
+  std::vector<std::string> overrides;
+  bool json = false;
+  bool quiet = false;
+};
+
+int ExitCodeFor(const absl::Status& s) { return IsBadInput(s) ? 2 : 1; }
+
+int RunSimulate(const SimulateArgs& args) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  std::vector<std::string> overrides = args.overrides;
+  if (args.seed) overrides.push_back("seed=" + std::to_string(*args.seed));
+
+  absl::StatusOr<Scenario> scenario =
+      args.scenario_path.empty() ? ParseScenario(DefaultScenarioText(), "<default>", overrides)
+                                 : LoadScenarioFile(args.scenario_path, overrides);
+  if (!scenario.ok()) {
+    spdlog::error("{}", ErrorText(scenario.status()));
+    return ExitCodeFor(scenario.status());
+  }
+
+  // Refuse an unusable output path before spending the run.
+  const std::filesystem::path out(args.out);
+  const std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    spdlog::error("--out {}: directory '{}' does not exist", args.out, dir.string());
+    return 2;
+  }
+  if (std::filesystem::is_directory(out, ec)) {
+    spdlog::error("--out {}: is a directory", args.out);
+    return 2;
+  }
+
+  const Trace trace =
+      GenerateDiurnal(scenario->trace.synthetic, scenario->duration, scenario->seed);
+  ProgressBar progress("simulating", !args.quiet);
+  SimulationOptions options;
+  options.on_progress = [&progress](double f) { progress.Update(f); };
+  absl::StatusOr<ResultsData> results = RunSimulation(*scenario, trace, options);
+  progress.Finish();
+  if (!results.ok()) {
+    spdlog::error("{}", ErrorText(results.status()));
+    return ExitCodeFor(results.status());
+  }
+  if (absl::Status st = WriteResultsFile(args.out, *results); !st.ok()) {
+    spdlog::error("{}", ErrorText(st));
+    return 1;
+  }
+
+  RunReport report;
+  report.results = &*results;
+  report.scenario_source = args.scenario_path.empty() ? "built-in" : args.scenario_path;
+  report.results_path = args.out;
+  report.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  if (args.json) {
+    std::printf("%s\n", SummaryJson(report).dump().c_str());
+  } else if (!args.quiet) {
+    std::printf("%s", SummaryTable(report).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterSimulateCommand(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<SimulateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "simulate",
+      "Replay a scenario through a simulated mesh on SimGrid and write results.h5.\n"
+      "With no SCENARIO, runs the built-in default (scenarios/default.yaml).");
+  cmd->add_option("scenario", args->scenario_path, "Scenario YAML file (default: built-in)");
+  cmd->add_option("-o,--out", args->out, "Results file (HDF5), written atomically")
+      ->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Override the scenario's seed");
+  cmd->add_option("--set", args->overrides,
+                  "Override a scenario key: --set policy.target_utilization=0.5 "
+                  "--set node_types.medium.max=80 (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_flag("--json", args->json, "Print the summary as one JSON object on stdout");
+  cmd->add_flag("-q,--quiet", args->quiet, "No table and no progress bar");
+  cmd->callback([args, exit_code] { *exit_code = RunSimulate(*args); });
+}
+
+}  // namespace meshtwin

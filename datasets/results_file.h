@@ -1,0 +1,71 @@
+// The results file a simulation writes (HDF5; schema in datasets/FORMAT.md),
+// and a reader for tests and tools. Writing goes to a temporary name that is
+// renamed over `path` only when the file is complete.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "datasets/trace.h"
+#include "twin/status.h"
+#include "twin/types.h"
+
+namespace meshtwin {
+
+// Per-tick series, all of the same length (one entry per control tick).
+struct TickSeries {
+  std::vector<double> time;          // tick start, s
+  std::vector<double> demand;        // offered rate over the tick, requests/s
+  std::vector<double> arrived;       // requests that arrived in the tick
+  std::vector<double> capacity;      // ready capacity, requests/s
+  std::vector<double> served;        // requests completed in the tick
+  std::vector<double> dropped;       // requests dropped in the tick (queue full)
+  std::vector<double> queued;        // requests waiting at the end of the tick
+  std::vector<double> utilization;   // fleet CPU utilisation of ready nodes, 0..1
+  std::vector<double> latency;       // mean latency estimate, s
+  std::vector<std::uint8_t> slo_violated;  // 1 if the tick missed the SLO
+  std::vector<std::int32_t> nodes_ready;
+  std::vector<std::int32_t> nodes_booting;
+  std::vector<std::int32_t> nodes_draining;
+  std::vector<std::int32_t> nodes_by_type;  // ticks x types, row-major (active = not stopped)
+
+  std::size_t size() const { return time.size(); }
+};
+
+// One action a policy decided, as it was carried out.
+struct DecisionRecord {
+  double time = 0;
+  std::string policy;
+  std::string node_type;
+  std::string action;         // "scale_out" | "scale_in"
+  std::int32_t count = 0;
+  std::int32_t replicas_before = 0;
+  std::int32_t replicas_after = 0;
+  double metric = 0;
+  std::string reason;
+};
+
+struct ResultsData {
+  std::string scenario_name;
+  std::string scenario_text;   // the scenario YAML as loaded
+  std::string overrides;       // the --set overrides, one per line
+  std::string policy;
+  std::uint64_t seed = 0;
+  double control_interval = 0;
+  std::vector<std::string> node_types;
+  TickSeries ticks;
+  std::vector<DecisionRecord> decisions;
+  std::vector<Event> events;
+  RunSummary summary;
+};
+
+// Writes `data` to `path` atomically (temporary file, then rename). Object
+// modification times are not stored, so equal data gives identical bytes.
+absl::Status WriteResultsFile(const std::string& path, const ResultsData& data);
+
+// Reads a results file written by WriteResultsFile; a file of another schema
+// or version is an InvalidArgument error naming the path and object.
+absl::StatusOr<ResultsData> ReadResultsFile(const std::string& path);
+
+}  // namespace meshtwin

@@ -1,0 +1,456 @@
+#include "datasets/results_file.h"
+
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace meshtwin {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// A fresh, empty directory per test, removed afterwards.
+class ResultsFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::path(::testing::TempDir()) /
+           (std::string("results_file_test.") + info->name() + "." + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Names of the files in the test directory (to spot leftover temporaries).
+  std::vector<std::string> Listing() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+// The message as a std::string (gMock prints absl::string_view char by char).
+std::string Msg(const absl::Status& status) { return std::string(status.message()); }
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+ResultsData Filled(std::size_t ticks = 100) {
+  ResultsData d;
+  d.scenario_name = "diurnal-3types";
+  d.scenario_text = "name: diurnal-3types\nnode_types:\n  - name: small\n  - name: large\n";
+  d.overrides = "policy.target=0.6\nseed=7";
+  d.policy = "hpa";
+  d.seed = 0xFEDCBA9876543210ULL;  // above INT64_MAX: must survive as unsigned
+  d.control_interval = 15;
+  d.node_types = {"small", "medium", "large-gpu"};
+  TickSeries& t = d.ticks;
+  for (std::size_t i = 0; i < ticks; ++i) {
+    const double x = static_cast<double>(i);
+    t.time.push_back(15 * x);
+    t.demand.push_back(1000 + 0.5 * x);
+    t.arrived.push_back(15000 + x);
+    t.capacity.push_back(1200 + x / 3);
+    t.served.push_back(14900 + x);
+    t.dropped.push_back(i % 7 == 0 ? 10.25 : 0);
+    t.queued.push_back(x / 10);
+    t.utilization.push_back(0.5 + 0.001 * x);
+    t.latency.push_back(0.1 + 1e-4 * x);
+    t.slo_violated.push_back(i % 5 == 0 ? 1 : 0);
+    t.nodes_ready.push_back(static_cast<std::int32_t>(i % 11));
+    t.nodes_booting.push_back(static_cast<std::int32_t>(i % 3));
+    t.nodes_draining.push_back(static_cast<std::int32_t>(i % 2));
+    for (std::int32_t k = 0; k < 3; ++k) {
+      t.nodes_by_type.push_back(static_cast<std::int32_t>(i) * 10 + k);
+    }
+  }
+  d.decisions.push_back({30, "hpa", "small", "scale_out", 2, 3, 5, 0.91, "cpu 91% > target 60%"});
+  d.decisions.push_back({45, "hpa", "large-gpu", "scale_in", 1, 2, 1, 0.2, ""});
+  d.decisions.push_back(
+      {60, "hpa", "medium", "scale_out", 4, 0, 4, 1.5, "démarrage à froid — naïve UTF-8 ✓"});
+  Event instant;
+  instant.start = 100;
+  instant.announced = 50;
+  instant.source = "scenario";
+  instant.category = "news";
+  instant.magnitude = 1.5;
+  instant.text = "an instant event";  // end stays NaN
+  Event spike;
+  spike.start = 500;
+  spike.end = 9000;
+  spike.announced = 500;
+  spike.source = "synthetic";
+  spike.category = "launch";
+  spike.magnitude = 3;
+  d.events = {instant, spike};
+  RunSummary& s = d.summary;
+  s.scenario = "diurnal-3types";
+  s.policy = "hpa";
+  s.seed = d.seed;
+  s.duration = 86400;
+  s.requests_total = 8.64e7;
+  s.requests_served = 8.6e7;
+  s.requests_dropped = 3.9e5;
+  s.requests_queued_at_end = 12.5;
+  s.slo_violation_minutes = 37;
+  s.node_hours = 123.25;
+  s.cost = 45.5;
+  s.peak_nodes = 21;
+  s.scale_up_events = 14;
+  s.scale_down_events = 9;
+  s.mean_utilization = 0.62;
+  s.mean_latency_s = 0.18;
+  s.ticks = static_cast<int>(ticks);
+  return d;
+}
+
+void ExpectSameDouble(double a, double b, const char* what) {
+  if (std::isnan(a)) {
+    EXPECT_TRUE(std::isnan(b)) << what;
+  } else {
+    EXPECT_EQ(a, b) << what;
+  }
+}
+
+void ExpectEqual(const ResultsData& a, const ResultsData& b) {
+  EXPECT_EQ(a.scenario_name, b.scenario_name);
+  EXPECT_EQ(a.scenario_text, b.scenario_text);
+  EXPECT_EQ(a.overrides, b.overrides);
+  EXPECT_EQ(a.policy, b.policy);
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.control_interval, b.control_interval);
+  EXPECT_EQ(a.node_types, b.node_types);
+  EXPECT_EQ(a.ticks.time, b.ticks.time);
+  EXPECT_EQ(a.ticks.demand, b.ticks.demand);
+  EXPECT_EQ(a.ticks.arrived, b.ticks.arrived);
+  EXPECT_EQ(a.ticks.capacity, b.ticks.capacity);
+  EXPECT_EQ(a.ticks.served, b.ticks.served);
+  EXPECT_EQ(a.ticks.dropped, b.ticks.dropped);
+  EXPECT_EQ(a.ticks.queued, b.ticks.queued);
+  EXPECT_EQ(a.ticks.utilization, b.ticks.utilization);
+  EXPECT_EQ(a.ticks.latency, b.ticks.latency);
+  EXPECT_EQ(a.ticks.slo_violated, b.ticks.slo_violated);
+  EXPECT_EQ(a.ticks.nodes_ready, b.ticks.nodes_ready);
+  EXPECT_EQ(a.ticks.nodes_booting, b.ticks.nodes_booting);
+  EXPECT_EQ(a.ticks.nodes_draining, b.ticks.nodes_draining);
+  EXPECT_EQ(a.ticks.nodes_by_type, b.ticks.nodes_by_type);
+  ASSERT_EQ(a.decisions.size(), b.decisions.size());
+  for (std::size_t i = 0; i < a.decisions.size(); ++i) {
+    const DecisionRecord& x = a.decisions[i];
+    const DecisionRecord& y = b.decisions[i];
+    EXPECT_EQ(x.time, y.time) << i;
+    EXPECT_EQ(x.policy, y.policy) << i;
+    EXPECT_EQ(x.node_type, y.node_type) << i;
+    EXPECT_EQ(x.action, y.action) << i;
+    EXPECT_EQ(x.count, y.count) << i;
+    EXPECT_EQ(x.replicas_before, y.replicas_before) << i;
+    EXPECT_EQ(x.replicas_after, y.replicas_after) << i;
+    EXPECT_EQ(x.metric, y.metric) << i;
+    EXPECT_EQ(x.reason, y.reason) << i;
+  }
+  ASSERT_EQ(a.events.size(), b.events.size());
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    const Event& x = a.events[i];
+    const Event& y = b.events[i];
+    ExpectSameDouble(x.start, y.start, "start");
+    ExpectSameDouble(x.end, y.end, "end");
+    ExpectSameDouble(x.announced, y.announced, "announced");
+    ExpectSameDouble(x.magnitude, y.magnitude, "magnitude");
+    EXPECT_EQ(x.source, y.source) << i;
+    EXPECT_EQ(x.category, y.category) << i;
+    EXPECT_EQ(x.text, y.text) << i;
+  }
+  const RunSummary& s = a.summary;
+  const RunSummary& t = b.summary;
+  EXPECT_EQ(s.scenario, t.scenario);
+  EXPECT_EQ(s.policy, t.policy);
+  EXPECT_EQ(s.seed, t.seed);
+  EXPECT_EQ(s.duration, t.duration);
+  EXPECT_EQ(s.requests_total, t.requests_total);
+  EXPECT_EQ(s.requests_served, t.requests_served);
+  EXPECT_EQ(s.requests_dropped, t.requests_dropped);
+  EXPECT_EQ(s.requests_queued_at_end, t.requests_queued_at_end);
+  EXPECT_EQ(s.slo_violation_minutes, t.slo_violation_minutes);
+  EXPECT_EQ(s.node_hours, t.node_hours);
+  EXPECT_EQ(s.cost, t.cost);
+  EXPECT_EQ(s.peak_nodes, t.peak_nodes);
+  EXPECT_EQ(s.scale_up_events, t.scale_up_events);
+  EXPECT_EQ(s.scale_down_events, t.scale_down_events);
+  EXPECT_EQ(s.mean_utilization, t.mean_utilization);
+  EXPECT_EQ(s.mean_latency_s, t.mean_latency_s);
+  EXPECT_EQ(s.ticks, t.ticks);
+}
+
+// Runs `edit` on the file opened read-write with the plain HDF5 API (to make
+// files of a wrong schema out of a good one).
+template <typename Edit>
+void EditFile(const std::string& path, Edit edit) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  edit(file);
+  ASSERT_GE(H5Fclose(file), 0);
+}
+
+TEST_F(ResultsFileTest, RoundTrip) {
+  const ResultsData data = Filled();
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectEqual(data, *back);
+  EXPECT_EQ(Listing(), std::vector<std::string>{"run.h5"});
+}
+
+TEST_F(ResultsFileTest, RoundTripWithNoDecisionsOrEvents) {
+  ResultsData data = Filled(10);
+  data.decisions.clear();
+  data.events.clear();
+  data.overrides.clear();  // an empty string attribute
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectEqual(data, *back);
+  EXPECT_TRUE(back->decisions.empty());
+  EXPECT_TRUE(back->events.empty());
+}
+
+TEST_F(ResultsFileTest, RoundTripOfAnEmptyRun) {
+  const ResultsData data;  // no ticks, no node types, all strings empty
+  const std::string path = Path("empty.h5");
+  const absl::Status st = WriteResultsFile(path, data);
+  ASSERT_TRUE(st.ok()) << st;
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectEqual(data, *back);
+}
+
+TEST_F(ResultsFileTest, RoundTripOfALargeScenario) {
+  // Larger than the 64 KiB an object header message can hold: HDF5 must move
+  // the attribute to dense storage.
+  ResultsData data = Filled(5);
+  data.scenario_text.clear();
+  for (int i = 0; i < 5000; ++i)
+    data.scenario_text += "# a long scenario line " + std::to_string(i) + "\n";
+  ASSERT_GT(data.scenario_text.size(), 100000u);
+  const std::string path = Path("big.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->scenario_text, data.scenario_text);
+}
+
+TEST_F(ResultsFileTest, SameDataGivesByteIdenticalFiles) {
+  const ResultsData data = Filled(20000);  // several chunks per series
+  const std::string a = Path("a.h5");
+  const std::string b = Path("b.h5");
+  ASSERT_TRUE(WriteResultsFile(a, data).ok());
+  ASSERT_TRUE(WriteResultsFile(b, data).ok());
+  const std::string first = ReadBytes(a);
+  ASSERT_FALSE(first.empty());
+  EXPECT_TRUE(first == ReadBytes(b));
+  // Overwriting an existing file gives the same bytes again.
+  ASSERT_TRUE(WriteResultsFile(a, data).ok());
+  EXPECT_TRUE(first == ReadBytes(a));
+  // And different data gives different bytes.
+  ResultsData other = data;
+  other.ticks.served[123] += 1;
+  ASSERT_TRUE(WriteResultsFile(b, other).ok());
+  EXPECT_FALSE(first == ReadBytes(b));
+}
+
+TEST_F(ResultsFileTest, MissingDirectoryFailsAndLeavesNothingBehind) {
+  const std::string path = Path("no/such/dir/run.h5");
+  const absl::Status st = WriteResultsFile(path, Filled());
+  EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(Msg(st), HasSubstr(path));
+  EXPECT_TRUE(Listing().empty());
+}
+
+TEST_F(ResultsFileTest, FailedWriteLeavesTheTargetUntouched) {
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
+  const std::string before = ReadBytes(path);
+
+  ResultsData bad = Filled(30);
+  bad.ticks.latency.pop_back();  // series of unequal length
+  const absl::Status st = WriteResultsFile(path, bad);
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(Msg(st), HasSubstr(path));
+  EXPECT_THAT(Msg(st), HasSubstr("/ticks/latency"));
+
+  ResultsData bad_types = Filled(30);
+  bad_types.node_types.pop_back();  // nodes_by_type no longer ticks x types
+  EXPECT_THAT(Msg(WriteResultsFile(path, bad_types)), HasSubstr("/ticks/nodes_by_type"));
+
+  EXPECT_TRUE(before == ReadBytes(path));
+  EXPECT_EQ(Listing(), std::vector<std::string>{"run.h5"});
+}
+
+TEST_F(ResultsFileTest, FailedRenameRemovesTheTemporary) {
+  // The whole file gets written, then cannot replace a (non-empty) directory.
+  const std::string path = Path("occupied");
+  fs::create_directories(fs::path(path) / "keep");
+  const absl::Status st = WriteResultsFile(path, Filled());
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(Msg(st), HasSubstr(path));
+  EXPECT_TRUE(fs::is_directory(fs::path(path) / "keep"));
+  EXPECT_EQ(Listing(), std::vector<std::string>{"occupied"});
+}
+
+TEST_F(ResultsFileTest, ReadingAMissingFileIsNotFound) {
+  const std::string path = Path("nope.h5");
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path));
+}
+
+TEST_F(ResultsFileTest, ReadingGarbageFails) {
+  const std::string path = Path("garbage.h5");
+  WriteBytes(path, std::string(4096, 'x') + "not hdf5 at all");
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /: not an HDF5 file"));
+}
+
+TEST_F(ResultsFileTest, ReadingATruncatedFileFails) {
+  const std::string good = Path("good.h5");
+  ASSERT_TRUE(WriteResultsFile(good, Filled(2000)).ok());
+  const std::string bytes = ReadBytes(good);
+  for (const std::size_t keep : {bytes.size() / 2, bytes.size() - 1, std::size_t{100}}) {
+    const std::string path = Path("truncated.h5");
+    WriteBytes(path, bytes.substr(0, keep));
+    const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << keep;
+    EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /: ")) << keep;
+  }
+}
+
+TEST_F(ResultsFileTest, ReadingAnotherSchemaFails) {
+  // A valid HDF5 file that is not a results file.
+  const std::string path = Path("other.h5");
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hsize_t dims[1] = {4};
+  const hid_t space = H5Screate_simple(1, dims, nullptr);
+  const hid_t ds =
+      H5Dcreate2(file, "values", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(ds, 0);
+  H5Dclose(ds);
+  H5Sclose(space);
+  H5Fclose(file);
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /: missing attribute 'format'"));
+}
+
+// Replaces a string attribute of the root group.
+void SetRootString(hid_t file, const char* name, const std::string& value) {
+  H5Adelete(file, name);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, value.size());
+  const hid_t space = H5Screate(H5S_SCALAR);
+  const hid_t attr = H5Acreate2(file, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(attr, type, value.data());
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+}
+
+TEST_F(ResultsFileTest, ReadingAnotherFormatNameFails) {
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
+  EditFile(path, [](hid_t file) { SetRootString(file, "format", "someone-elses-results"); });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /: format is 'someone-elses-results'"));
+}
+
+TEST_F(ResultsFileTest, ReadingAnotherVersionFails) {
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
+  EditFile(path, [](hid_t file) {
+    const hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
+    const std::int32_t two = 2;
+    H5Awrite(attr, H5T_NATIVE_INT32, &two);
+    H5Aclose(attr);
+  });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /: format_version 2 is not supported"));
+}
+
+TEST_F(ResultsFileTest, ReadingAFileWithAMissingObjectNamesIt) {
+  struct Case {
+    const char* remove;  // link to delete
+    const char* expect;  // in the error message
+  };
+  for (const Case& c :
+       {Case{"/ticks/served", "/ticks/served: missing dataset"},
+        Case{"/ticks", "/ticks: missing group"}, Case{"/decisions", "/decisions: missing dataset"},
+        Case{"/events", "/events: missing dataset"}, Case{"/summary", "/summary: missing group"}}) {
+    const std::string path = Path("run.h5");
+    ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
+    EditFile(path, [&](hid_t file) { ASSERT_GE(H5Ldelete(file, c.remove, H5P_DEFAULT), 0); });
+    const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.remove;
+    EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": " + c.expect));
+  }
+}
+
+TEST_F(ResultsFileTest, ReadingAFileWithAMissingAttributeNamesIt) {
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
+  EditFile(path, [](hid_t file) {
+    ASSERT_GE(H5Adelete_by_name(file, "/summary", "peak_nodes", H5P_DEFAULT), 0);
+  });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /summary: missing attribute 'peak_nodes'"));
+}
+
+TEST_F(ResultsFileTest, ReadingSeriesOfUnequalLengthFails) {
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled(10)).ok());
+  EditFile(path, [](hid_t file) {
+    H5Ldelete(file, "/ticks/queued", H5P_DEFAULT);
+    const hsize_t dims[1] = {9};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t ds = H5Dcreate2(file, "/ticks/queued", H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                                H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds);
+    H5Sclose(space);
+  });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /ticks/queued: has 9 values"));
+}
+
+}  // namespace
+}  // namespace meshtwin

@@ -1,0 +1,944 @@
+// Scenario loading: YAML text -> overrides applied -> one validating pass that
+// fills a Scenario. Every error is a single InvalidArgumentError of the form
+// "WHERE: KEY.PATH: expected ..., got ..." where WHERE is "FILE:LINE:COL", or
+// "--set KEY" for values an override put there (yaml-cpp's marks for those are
+// missing or relative to the override's text, so they cannot be trusted).
+//
+// Internals take absl::string_view, not std::string_view: Debian's abseil is
+// built with its own string_view type, the only one absl::StrCat accepts.
+#include "scenarios/scenario.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace meshtwin {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr Seconds kMaxDuration = 400 * 86400.0;
+constexpr int kMaxNodesPerType = 100000;
+
+// ---------------------------------------------------------------------------
+// Formatting helpers.
+
+// A scalar as it appears in a message; long values are cut so one bad line
+// cannot flood a terminal.
+std::string Shorten(absl::string_view text) {
+  constexpr std::size_t kMax = 60;
+  if (text.size() <= kMax) return std::string(text);
+  return absl::StrCat(text.substr(0, kMax), "...");
+}
+
+// What a node is, for the "got ..." half of a message.
+std::string Describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      return node.Scalar().empty() ? "an empty string" : Shorten(node.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+// Seconds in the unit syntax of ParseDuration, for range bounds in messages.
+std::string FormatDuration(Seconds s) {
+  if (s == 0) return "0s";
+  if (std::fmod(s, 86400) == 0) return absl::StrCat(s / 86400, "d");
+  if (std::fmod(s, 3600) == 0) return absl::StrCat(s / 3600, "h");
+  if (std::fmod(s, 60) == 0) return absl::StrCat(s / 60, "m");
+  return absl::StrCat(s, "s");
+}
+
+// Levenshtein distance, to suggest the key a typo meant.
+std::size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// An allowed interval of a numeric key.
+struct Range {
+  double lo = -kInf;
+  double hi = kInf;
+  bool lo_open = false;
+  bool hi_open = false;
+
+  bool Contains(double v) const {
+    return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+  }
+  // " >= 1", " in (0, 1]", or "" when unbounded; durations print with units.
+  std::string Describe(bool duration) const {
+    auto num = [duration](double v) { return duration ? FormatDuration(v) : absl::StrCat(v); };
+    const bool has_lo = lo > -kInf;
+    const bool has_hi = hi < kInf;
+    if (has_lo && has_hi) {
+      return absl::StrCat(" in ", lo_open ? "(" : "[", num(lo), ", ", num(hi), hi_open ? ")" : "]");
+    }
+    if (has_lo) return absl::StrCat(lo_open ? " > " : " >= ", num(lo));
+    if (has_hi) return absl::StrCat(hi_open ? " < " : " <= ", num(hi));
+    return "";
+  }
+};
+
+Range AtLeast(double lo) { return Range{lo, kInf, false, false}; }
+Range Above(double lo) { return Range{lo, kInf, true, false}; }
+Range Closed(double lo, double hi) { return Range{lo, hi, false, false}; }
+
+// ---------------------------------------------------------------------------
+// Locations.
+
+// A --set that was applied: errors at or below `path` are blamed on it.
+struct AppliedOverride {
+  std::string key;   // as the user wrote it: "node_types.medium.max"
+  std::string path;  // as messages spell it: "node_types[1].max"
+};
+
+// True when `path` is `prefix` itself or lies below it.
+bool PathWithin(absl::string_view path, absl::string_view prefix) {
+  if (prefix.empty()) return true;
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[';
+}
+
+// A node with the path messages call it by and the position to report.
+struct Item {
+  YAML::Node node;
+  std::string path;  // "" for the document itself
+  YAML::Mark mark;
+};
+
+// Turns items into located errors.
+class Reporter {
+ public:
+  Reporter(std::string source, std::vector<AppliedOverride> overrides)
+      : source_(std::move(source)), overrides_(std::move(overrides)) {}
+
+  // `what` reads "expected ..., got ...".
+  absl::Status Fail(const YAML::Mark& mark, absl::string_view path, absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(mark, path), ": ", path.empty() ? "(top level)" : path, ": ", what));
+  }
+  absl::Status Fail(const Item& item, absl::string_view what) const {
+    return Fail(item.mark, item.path, what);
+  }
+
+  // For a check between keys (min <= max): when the value at `path` is as the
+  // file says but one of `others` was overridden, that --set is what broke it.
+  absl::Status FailAgainst(const YAML::Mark& mark, absl::string_view path,
+                           const std::vector<std::string>& others, absl::string_view what) const {
+    if (Covering(path) == nullptr) {
+      for (const std::string& other : others) {
+        if (const AppliedOverride* o = Covering(other)) {
+          return absl::InvalidArgumentError(absl::StrCat("--set ", o->key, ": ", path, ": ", what));
+        }
+      }
+    }
+    return Fail(mark, path, what);
+  }
+
+ private:
+  // The latest override that wrote `path` (or a section holding it).
+  const AppliedOverride* Covering(absl::string_view path) const {
+    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it) {
+      if (PathWithin(path, it->path)) return &*it;
+    }
+    return nullptr;
+  }
+
+  std::string Where(const YAML::Mark& mark, absl::string_view path) const {
+    if (const AppliedOverride* o = Covering(path)) return absl::StrCat("--set ", o->key);
+    if (!mark.is_null()) {
+      return absl::StrCat(source_, ":", mark.line + 1, ":", mark.column + 1);
+    }
+    // A section an override created on its way down has no mark of its own.
+    for (auto it = overrides_.rbegin(); it != overrides_.rend(); ++it) {
+      if (PathWithin(it->path, path)) return absl::StrCat("--set ", it->key);
+    }
+    return absl::StrCat(source_, ":1:1");
+  }
+
+  std::string source_;
+  std::vector<AppliedOverride> overrides_;
+};
+
+std::string ChildPath(absl::string_view parent, absl::string_view key) {
+  return parent.empty() ? std::string(key) : absl::StrCat(parent, ".", key);
+}
+
+// A map value is reported at the value when it is a scalar (most precise) and
+// otherwise at its key: a block section's own mark is the line after the key.
+Item MapChild(const Item& parent, const YAML::Node& key, const YAML::Node& value) {
+  const bool use_value = value.IsScalar() && !value.Mark().is_null();
+  const YAML::Mark mark = use_value || key.Mark().is_null() ? value.Mark() : key.Mark();
+  return Item{value, ChildPath(parent.path, key.Scalar()), mark};
+}
+
+Item ListElement(const Item& parent, std::size_t index, const YAML::Node& value) {
+  return Item{value, absl::StrCat(parent.path, "[", index, "]"), value.Mark()};
+}
+
+// ---------------------------------------------------------------------------
+// Scalar readers. Each reads one value, range-checks it and reports errors at
+// the item.
+
+absl::Status ExpectScalar(const Reporter& r, const Item& item, absl::string_view expected) {
+  if (item.node.IsScalar()) return absl::OkStatus();
+  return r.Fail(item, absl::StrCat("expected ", expected, ", got ", Describe(item.node)));
+}
+
+absl::Status ReadString(const Reporter& r, const Item& item, std::string* out) {
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(r, item, "a string"));
+  *out = item.node.Scalar();
+  return absl::OkStatus();
+}
+
+absl::Status ReadBool(const Reporter& r, const Item& item, bool* out) {
+  constexpr absl::string_view kExpected = "true or false";
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(r, item, kExpected));
+  const std::string& s = item.node.Scalar();
+  // YAML 1.2 core schema spellings only: "yes"/"no"/"on" are YAML 1.1 traps.
+  if (s == "true" || s == "True" || s == "TRUE") {
+    *out = true;
+  } else if (s == "false" || s == "False" || s == "FALSE") {
+    *out = false;
+  } else {
+    return r.Fail(item, absl::StrCat("expected ", kExpected, ", got ", Describe(item.node)));
+  }
+  return absl::OkStatus();
+}
+
+// Parses a whole string as T with std::from_chars, allowing a leading '+'.
+template <typename T>
+bool ParseWhole(absl::string_view text, T* out) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty() || text.front() == '+') return false;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  return ec == std::errc() && ptr == end;
+}
+
+absl::Status ReadInt(const Reporter& r, const Item& item, Range range, int* out) {
+  const std::string expected = absl::StrCat("an integer", range.Describe(false));
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(r, item, expected));
+  long long value = 0;
+  if (!ParseWhole(item.node.Scalar(), &value) || !range.Contains(static_cast<double>(value))) {
+    return r.Fail(item, absl::StrCat("expected ", expected, ", got ", Describe(item.node)));
+  }
+  *out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+absl::Status ReadSeed(const Reporter& r, const Item& item, std::uint64_t* out) {
+  constexpr absl::string_view kExpected = "an integer in [0, 2^64)";
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(r, item, kExpected));
+  if (!ParseWhole(item.node.Scalar(), out)) {
+    return r.Fail(item, absl::StrCat("expected ", kExpected, ", got ", Describe(item.node)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadNumber(const Reporter& r, const Item& item, Range range, double* out) {
+  const std::string expected = absl::StrCat("a number", range.Describe(false));
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(r, item, expected));
+  double value = 0;
+  // isfinite: from_chars accepts "inf" and "nan", which no key means.
+  if (!ParseWhole(item.node.Scalar(), &value) || !std::isfinite(value) || !range.Contains(value)) {
+    return r.Fail(item, absl::StrCat("expected ", expected, ", got ", Describe(item.node)));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+// A value in one of the unit syntaxes of units.cpp. Syntax errors keep the
+// parser's own message, which lists the accepted forms.
+using UnitParser = absl::StatusOr<double> (*)(std::string_view);
+
+absl::Status ReadUnit(const Reporter& r, const Item& item, UnitParser parse, absl::string_view noun,
+                      bool duration, Range range, double* out) {
+  const std::string expected = absl::StrCat(noun, range.Describe(duration));
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(r, item, expected));
+  absl::StatusOr<double> value = parse(item.node.Scalar());
+  if (!value.ok()) return r.Fail(item, value.status().message());
+  if (!range.Contains(*value)) {
+    return r.Fail(item, absl::StrCat("expected ", expected, ", got ", Describe(item.node)));
+  }
+  *out = *value;
+  return absl::OkStatus();
+}
+
+absl::Status ReadDuration(const Reporter& r, const Item& item, Range range, Seconds* out) {
+  return ReadUnit(r, item, &ParseDuration, "a duration", true, range, out);
+}
+absl::Status ReadFlops(const Reporter& r, const Item& item, Range range, double* out) {
+  return ReadUnit(r, item, &ParseFlops, "an amount of flop", false, range, out);
+}
+absl::Status ReadBandwidth(const Reporter& r, const Item& item, Range range, double* out) {
+  return ReadUnit(r, item, &ParseBandwidth, "a bandwidth in bytes/s", false, range, out);
+}
+
+// ---------------------------------------------------------------------------
+// Sections.
+
+// A mapping whose keys have been checked against the keys it may have.
+class Section {
+ public:
+  // Checks that `item` is a mapping (null counts as an empty one: "slo:" with
+  // nothing under it means "all defaults") with only `allowed` keys, each once.
+  static absl::StatusOr<Section> Open(const Reporter& r, const Item& item,
+                                      std::vector<absl::string_view> allowed) {
+    Section section(r, item);
+    if (item.node.IsNull()) return section;
+    if (!item.node.IsMap()) {
+      return r.Fail(item,
+                    absl::StrCat("expected a mapping with keys ", absl::StrJoin(allowed, ", "),
+                                 ", got ", Describe(item.node)));
+    }
+    for (auto it = item.node.begin(); it != item.node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        return r.Fail(key.Mark(), item.path,
+                      absl::StrCat("expected a key name, got ", Describe(key)));
+      }
+      Item child = MapChild(item, key, it->second);
+      const std::string& name = key.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        std::string hint;
+        for (absl::string_view candidate : allowed) {
+          // Up to 2 edits, fewer for short keys: "foo" is not a typo of "slo".
+          const std::size_t limit = std::clamp<std::size_t>(candidate.size() / 3, 1, 2);
+          if (EditDistance(name, candidate) <= limit) {
+            hint = absl::StrCat(" (did you mean ", candidate, "?)");
+            break;
+          }
+        }
+        return r.Fail(key.Mark(), child.path,
+                      absl::StrCat("expected one of ", absl::StrJoin(allowed, ", "),
+                                   ", got an unknown key", hint));
+      }
+      for (const auto& [seen_name, seen] : section.children_) {
+        if (seen_name == name) {
+          return r.Fail(key.Mark(), child.path,
+                        absl::StrCat("expected each key once, got a second ", name,
+                                     seen.mark.is_null() ? std::string()
+                                                         : absl::StrCat(" (first on line ",
+                                                                        seen.mark.line + 1, ")")));
+        }
+      }
+      section.children_.emplace_back(name, std::move(child));
+    }
+    return section;
+  }
+
+  // The value of `key`, if present.
+  const Item* Find(absl::string_view key) const {
+    for (const auto& [name, item] : children_) {
+      if (name == key) return &item;
+    }
+    return nullptr;
+  }
+
+  // Where and how to complain about `key` when it is absent: at the mapping.
+  absl::Status Missing(absl::string_view key, absl::string_view expected) const {
+    return reporter_->Fail(self_.mark, ChildPath(self_.path, key),
+                           absl::StrCat("expected ", expected, " (required), got nothing"));
+  }
+  absl::Status Fail(absl::string_view key, absl::string_view what) const {
+    return FailAgainst(key, {}, what);
+  }
+  // An error at `key` that depends on the values of `other_keys` too.
+  absl::Status FailAgainst(absl::string_view key, std::vector<absl::string_view> other_keys,
+                           absl::string_view what) const {
+    std::vector<std::string> others;
+    for (absl::string_view other : other_keys) others.push_back(ChildPath(self_.path, other));
+    if (const Item* item = Find(key)) {
+      return reporter_->FailAgainst(item->mark, item->path, others, what);
+    }
+    return reporter_->FailAgainst(self_.mark, ChildPath(self_.path, key), others, what);
+  }
+
+  const Item& self() const { return self_; }
+
+  // Optional keys: leave *out alone (the struct default) when absent.
+  absl::Status String(absl::string_view key, std::string* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadString(*reporter_, *item, out);
+  }
+  absl::Status Bool(absl::string_view key, bool* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadBool(*reporter_, *item, out);
+  }
+  absl::Status Int(absl::string_view key, Range range, int* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadInt(*reporter_, *item, range, out);
+  }
+  absl::Status Number(absl::string_view key, Range range, double* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadNumber(*reporter_, *item, range, out);
+  }
+  absl::Status Duration(absl::string_view key, Range range, Seconds* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadDuration(*reporter_, *item, range, out);
+  }
+  absl::Status Flops(absl::string_view key, Range range, double* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadFlops(*reporter_, *item, range, out);
+  }
+  absl::Status Bandwidth(absl::string_view key, Range range, double* out) const {
+    const Item* item = Find(key);
+    return item == nullptr ? absl::OkStatus() : ReadBandwidth(*reporter_, *item, range, out);
+  }
+
+ private:
+  Section(const Reporter& r, Item self) : reporter_(&r), self_(std::move(self)) {}
+
+  const Reporter* reporter_;
+  Item self_;
+  std::vector<std::pair<std::string, Item>> children_;
+};
+
+// The elements of a list-valued item (null counts as an empty list).
+absl::StatusOr<std::vector<Item>> ListItems(const Reporter& r, const Item& item,
+                                            absl::string_view expected) {
+  std::vector<Item> items;
+  if (item.node.IsNull()) return items;
+  if (!item.node.IsSequence()) {
+    return r.Fail(item, absl::StrCat("expected ", expected, ", got ", Describe(item.node)));
+  }
+  for (std::size_t i = 0; i < item.node.size(); ++i) {
+    items.push_back(ListElement(item, i, item.node[i]));
+  }
+  return items;
+}
+
+// Node type names double as --set path segments (node_types.medium.max), so
+// they must not contain '.', '=' or spaces, nor look like an index.
+bool IsValidTypeName(absl::string_view name) {
+  if (name.empty() ||
+      !(absl::ascii_isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_')) {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+absl::Status ReadNodeType(const Reporter& r, const Item& item,
+                          const std::vector<NodeTypeSpec>& earlier, NodeTypeSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                            Section::Open(r, item,
+                                          {"name", "cores", "core_speed", "memory_gb", "boot_time",
+                                           "cost_per_hour", "initial", "min", "max"}));
+  const Item* name = s.Find("name");
+  if (name == nullptr) return s.Missing("name", "a node type name such as medium");
+  MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->name));
+  if (!IsValidTypeName(out->name)) {
+    return r.Fail(*name, absl::StrCat("expected a name of letters, digits, '_' and '-' starting "
+                                      "with a letter or '_', got ",
+                                      Describe(name->node)));
+  }
+  for (std::size_t i = 0; i < earlier.size(); ++i) {
+    if (earlier[i].name == out->name) {
+      return r.Fail(*name, absl::StrCat("expected a unique node type name, got ", out->name,
+                                        " again (also node_types[", i, "])"));
+    }
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Int("cores", Closed(1, 4096), &out->cores));
+  MESHTWIN_RETURN_IF_ERROR(s.Flops("core_speed", Above(0), &out->core_speed));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("memory_gb", Above(0), &out->memory_gb));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("boot_time", AtLeast(0), &out->boot_time));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("cost_per_hour", AtLeast(0), &out->cost_per_hour));
+  const Range count = Closed(0, kMaxNodesPerType);
+  MESHTWIN_RETURN_IF_ERROR(s.Int("initial", count, &out->initial));
+  MESHTWIN_RETURN_IF_ERROR(s.Int("min", count, &out->min));
+  MESHTWIN_RETURN_IF_ERROR(s.Int("max", count, &out->max));
+  // Absent keys are reported with their default so "got 0" is not a mystery.
+  auto got = [&s](absl::string_view key, int value) {
+    return absl::StrCat("got ", value, s.Find(key) == nullptr ? " (the default; key absent)" : "");
+  };
+  if (out->min > out->max) {
+    return s.FailAgainst(
+        "min", {"max"},
+        absl::StrCat("expected an integer <= max (", out->max, "), ", got("min", out->min)));
+  }
+  if (out->initial < out->min || out->initial > out->max) {
+    return s.FailAgainst("initial", {"min", "max"},
+                         absl::StrCat("expected an integer in [min, max] = [", out->min, ", ",
+                                      out->max, "], ", got("initial", out->initial)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadSpike(const Reporter& r, const Item& item, SpikeParams* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(r, item,
+                                                     {"start", "announced", "ramp", "hold", "decay",
+                                                      "magnitude", "category", "text"}));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("start", AtLeast(0), &out->start));
+  // Absent or null: unannounced (SpikeParams' -1), so forecasters only learn
+  // of it when it starts.
+  out->announced = -1;
+  if (const Item* announced = s.Find("announced");
+      announced != nullptr && !announced->node.IsNull()) {
+    MESHTWIN_RETURN_IF_ERROR(ReadDuration(r, *announced, AtLeast(0), &out->announced));
+    if (out->announced > out->start) {
+      return r.FailAgainst(
+          announced->mark, announced->path, {ChildPath(item.path, "start")},
+          absl::StrCat("expected a duration <= start (", FormatDuration(out->start), "), got ",
+                       Describe(announced->node)));
+    }
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("ramp", AtLeast(0), &out->ramp));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("hold", AtLeast(0), &out->hold));
+  // 0 is allowed: the generator then ends the spike at once after the hold.
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("decay", AtLeast(0), &out->decay));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("magnitude", AtLeast(0), &out->magnitude));
+  MESHTWIN_RETURN_IF_ERROR(s.String("category", &out->category));
+  MESHTWIN_RETURN_IF_ERROR(s.String("text", &out->text));
+  return absl::OkStatus();
+}
+
+absl::Status ReadTrace(const Reporter& r, const Item& item, TraceSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Section trace, Section::Open(r, item, {"synthetic"}));
+  const Item* synthetic = trace.Find("synthetic");
+  if (synthetic == nullptr) return absl::OkStatus();
+  DiurnalParams& p = out->synthetic;
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section s, Section::Open(r, *synthetic,
+                               {"base_rps", "daily_amplitude", "peak_hour", "weekend_factor",
+                                "noise", "step", "spikes"}));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("base_rps", AtLeast(0), &p.base_rps));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("daily_amplitude", Closed(0, 1), &p.daily_amplitude));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("peak_hour", Range{0, 24, false, true}, &p.peak_hour));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("weekend_factor", AtLeast(0), &p.weekend_factor));
+  MESHTWIN_RETURN_IF_ERROR(s.Number("noise", Closed(0, 1), &p.noise));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("step", Range{0, 86400, true, false}, &p.step));
+  if (const Item* spikes = s.Find("spikes")) {
+    MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items, ListItems(r, *spikes, "a list of spikes"));
+    p.spikes.clear();
+    for (const Item& spike : items) {
+      MESHTWIN_RETURN_IF_ERROR(ReadSpike(r, spike, &p.spikes.emplace_back()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadBehavior(const Reporter& r, const Item& item, HpaScalingBehavior* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                            Section::Open(r, item, {"stabilization_window", "select", "rules"}));
+  // Bounds of the autoscaling/v2 API validation (0..3600 s, 0 < period <= 1800 s).
+  MESHTWIN_RETURN_IF_ERROR(
+      s.Duration("stabilization_window", Closed(0, 3600), &out->stabilization_window));
+  if (const Item* select = s.Find("select")) {
+    std::string value;
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *select, &value));
+    if (value == "max") {
+      out->select = HpaScalingBehavior::Select::kMax;
+    } else if (value == "min") {
+      out->select = HpaScalingBehavior::Select::kMin;
+    } else if (value == "disabled") {
+      out->select = HpaScalingBehavior::Select::kDisabled;
+    } else {
+      return r.Fail(*select,
+                    absl::StrCat("expected max, min or disabled, got ", Describe(select->node)));
+    }
+  }
+  if (const Item* rules = s.Find("rules")) {
+    MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items,
+                              ListItems(r, *rules, "a list of rules {type, value, period}"));
+    out->rules.clear();
+    for (const Item& rule_item : items) {
+      HpaScalingRule& rule = out->rules.emplace_back();
+      MESHTWIN_ASSIGN_OR_RETURN(Section rs,
+                                Section::Open(r, rule_item, {"type", "value", "period"}));
+      if (const Item* type = rs.Find("type")) {
+        std::string value;
+        MESHTWIN_RETURN_IF_ERROR(ReadString(r, *type, &value));
+        if (value == "pods") {
+          rule.type = HpaScalingRule::Type::kPods;
+        } else if (value == "percent") {
+          rule.type = HpaScalingRule::Type::kPercent;
+        } else {
+          return r.Fail(*type,
+                        absl::StrCat("expected pods or percent, got ", Describe(type->node)));
+        }
+      }
+      MESHTWIN_RETURN_IF_ERROR(rs.Int("value", Closed(1, kMaxNodesPerType), &rule.value));
+      MESHTWIN_RETURN_IF_ERROR(rs.Duration("period", Range{0, 1800, true, false}, &rule.period));
+    }
+  }
+  // With no rule the HPA could never move; Kubernetes demands one too.
+  if (out->rules.empty() && out->select != HpaScalingBehavior::Select::kDisabled) {
+    return s.Fail("rules", "expected at least one rule unless select is disabled, got none");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
+  const Item* policy_item = top.Find("policy");
+  // An absent section reads as an empty one: all defaults, pool inferred.
+  const Item item =
+      policy_item != nullptr ? *policy_item : Item{YAML::Node(), "policy", top.self().mark};
+  MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(r, item,
+                                                     {"name", "pool", "target_utilization",
+                                                      "tolerance", "scale_up", "scale_down"}));
+  if (const Item* name = s.Find("name")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->policy));
+    if (out->policy != "hpa") {
+      return r.Fail(
+          *name, absl::StrCat("expected hpa (the only policy so far), got ", Describe(name->node)));
+    }
+  }
+
+  std::vector<std::string> names;
+  for (const NodeTypeSpec& t : out->node_types) names.push_back(t.name);
+  int pool = -1;
+  if (const Item* pool_item = s.Find("pool")) {
+    std::string pool_name;
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *pool_item, &pool_name));
+    auto it = std::find(names.begin(), names.end(), pool_name);
+    if (it == names.end()) {
+      return r.Fail(*pool_item,
+                    absl::StrCat("expected a node type name (", absl::StrJoin(names, ", "),
+                                 "), got ", Describe(pool_item->node)));
+    }
+    pool = static_cast<int>(it - names.begin());
+  } else {
+    // Without a pool, the one type that can scale at all is the only sensible
+    // choice; any other case is ambiguous and must be spelled out.
+    std::vector<std::string> scalable;
+    for (std::size_t i = 0; i < out->node_types.size(); ++i) {
+      if (out->node_types[i].min < out->node_types[i].max) {
+        scalable.push_back(names[i]);
+        pool = static_cast<int>(i);
+      }
+    }
+    if (scalable.size() != 1) {
+      return s.Missing(
+          "pool", absl::StrCat("the node type the HPA scales (it can be left out "
+                               "only when exactly one type has min < max; ",
+                               scalable.size(), " do",
+                               scalable.empty() ? std::string()
+                                                : absl::StrCat(": ", absl::StrJoin(scalable, ", ")),
+                               ")"));
+    }
+  }
+  const NodeTypeSpec& type = out->node_types[static_cast<std::size_t>(pool)];
+  // The HPA never scales from zero replicas (it would have no utilisation to
+  // read), so Kubernetes requires minReplicas >= 1.
+  if (type.min < 1) {
+    return s.Fail("pool", absl::StrCat("expected a node type with min >= 1 (the HPA cannot scale "
+                                       "from zero), got ",
+                                       type.name, " with min 0"));
+  }
+  out->hpa.node_type = pool;
+  out->hpa.min_replicas = type.min;
+  out->hpa.max_replicas = type.max;
+  MESHTWIN_RETURN_IF_ERROR(
+      s.Number("target_utilization", Range{0, 1, true, false}, &out->hpa.target_utilization));
+  // Kubernetes takes the target as a whole percentage (averageUtilization).
+  if (const double pct = out->hpa.target_utilization * 100; std::abs(pct - std::round(pct)) > 1e-9) {
+    return s.Fail("target_utilization",
+                  absl::StrCat("expected a whole percentage such as 0.6 or 0.75 (Kubernetes "
+                               "targets are integer percent), got ",
+                               out->hpa.target_utilization));
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Number("tolerance", Range{0, 1, false, true}, &out->hpa.tolerance));
+  if (const Item* up = s.Find("scale_up")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadBehavior(r, *up, &out->hpa.scale_up));
+  }
+  if (const Item* down = s.Find("scale_down")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadBehavior(r, *down, &out->hpa.scale_down));
+  }
+  return absl::OkStatus();
+}
+
+// The whole document, in key order of default.yaml.
+absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section top, Section::Open(r, root,
+                                 {"name", "description", "seed", "duration", "control_interval",
+                                  "platform", "node_types", "workload", "slo", "trace", "policy"}));
+  const Item* name = top.Find("name");
+  if (name == nullptr) return top.Missing("name", "a scenario name");
+  MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->name));
+  if (out->name.empty()) {
+    return r.Fail(*name, "expected a non-empty scenario name, got an empty string");
+  }
+  MESHTWIN_RETURN_IF_ERROR(top.String("description", &out->description));
+  if (const Item* seed = top.Find("seed")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadSeed(r, *seed, &out->seed));
+  }
+  MESHTWIN_RETURN_IF_ERROR(
+      top.Duration("duration", Range{0, kMaxDuration, true, false}, &out->duration));
+  MESHTWIN_RETURN_IF_ERROR(top.Duration("control_interval", Above(0), &out->control_interval));
+  if (out->control_interval > out->duration) {
+    return top.FailAgainst(
+        "control_interval", {"duration"},
+        absl::StrCat("expected a duration <= duration (", FormatDuration(out->duration), "), got ",
+                     FormatDuration(out->control_interval)));
+  }
+
+  if (const Item* platform = top.Find("platform")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                              Section::Open(r, *platform, {"link_latency", "link_bandwidth"}));
+    MESHTWIN_RETURN_IF_ERROR(s.Duration("link_latency", AtLeast(0), &out->platform.link_latency));
+    MESHTWIN_RETURN_IF_ERROR(
+        s.Bandwidth("link_bandwidth", Above(0), &out->platform.link_bandwidth));
+  }
+
+  constexpr absl::string_view kTypesExpected = "a non-empty list of node types";
+  const Item* types = top.Find("node_types");
+  if (types == nullptr) return top.Missing("node_types", kTypesExpected);
+  MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> type_items, ListItems(r, *types, kTypesExpected));
+  if (type_items.empty()) {
+    return r.Fail(*types, absl::StrCat("expected ", kTypesExpected, ", got an empty list"));
+  }
+  for (const Item& type_item : type_items) {
+    NodeTypeSpec spec;
+    MESHTWIN_RETURN_IF_ERROR(ReadNodeType(r, type_item, out->node_types, &spec));
+    out->node_types.push_back(std::move(spec));
+  }
+
+  if (const Item* workload = top.Find("workload")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                              Section::Open(r, *workload, {"request_work", "queue_limit"}));
+    MESHTWIN_RETURN_IF_ERROR(s.Flops("request_work", Above(0), &out->workload.request_work));
+    MESHTWIN_RETURN_IF_ERROR(s.Duration("queue_limit", AtLeast(0), &out->workload.queue_limit));
+  }
+
+  if (const Item* slo = top.Find("slo")) {
+    MESHTWIN_ASSIGN_OR_RETURN(
+        Section s,
+        Section::Open(r, *slo, {"latency_target", "utilization_ceiling", "drops_violate"}));
+    MESHTWIN_RETURN_IF_ERROR(s.Duration("latency_target", AtLeast(0), &out->slo.latency_target));
+    MESHTWIN_RETURN_IF_ERROR(
+        s.Number("utilization_ceiling", Above(0), &out->slo.utilization_ceiling));
+    MESHTWIN_RETURN_IF_ERROR(s.Bool("drops_violate", &out->slo.drops_violate));
+  }
+
+  if (const Item* trace = top.Find("trace")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadTrace(r, *trace, &out->trace));
+  }
+  return ReadPolicy(r, top, out);
+}
+
+// ---------------------------------------------------------------------------
+// Overrides.
+
+absl::Status OverrideError(absl::string_view key, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("--set ", key, ": ", what));
+}
+
+// The value of `key` in mapping `map`, if any. Walks the pairs instead of
+// map[key] because yaml-cpp's non-const operator[] inserts.
+std::optional<YAML::Node> FindKey(const YAML::Node& map, absl::string_view key) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return YAML::Node(it->second);
+  }
+  return std::nullopt;
+}
+
+// Applies one "dotted.key=value" to the tree; returns what was written where.
+absl::StatusOr<AppliedOverride> ApplyOverride(YAML::Node root, absl::string_view text) {
+  const std::size_t eq = text.find('=');
+  if (eq == absl::string_view::npos) {
+    return OverrideError(text,
+                         "expected KEY=VALUE (e.g. policy.target_utilization=0.5), got no '='");
+  }
+  const std::string key(absl::StripAsciiWhitespace(text.substr(0, eq)));
+  const std::string value_text(text.substr(eq + 1));
+  const std::vector<std::string> segments = absl::StrSplit(key, '.');
+  for (const std::string& segment : segments) {
+    if (segment.empty()) {
+      return OverrideError(key.empty() ? text : key,
+                           absl::StrCat("expected a dotted key such as node_types.1.max, got ",
+                                        key.empty() ? "an empty key" : key));
+    }
+  }
+  // A scalar or a flow collection ({...}, [...], "..."). Anything else that
+  // YAML would read as a block mapping or fails on ("Launch: now") is taken
+  // as plain text, which is what a shell user means by it.
+  const std::string trimmed(absl::StripAsciiWhitespace(value_text));
+  const bool flow =
+      !trimmed.empty() && absl::string_view("{[\"'").find(trimmed[0]) != absl::string_view::npos;
+  YAML::Node value;
+  try {
+    value = YAML::Load(value_text);
+    if (!flow && (value.IsMap() || value.IsSequence())) value.reset(YAML::Node(trimmed));
+  } catch (const YAML::Exception& e) {
+    if (flow) {
+      return OverrideError(
+          key, absl::StrCat("expected a YAML value, got ", Shorten(value_text), " (", e.msg, ")"));
+    }
+    value.reset(YAML::Node(trimmed));
+  }
+
+  // `current` is rebound with reset(): assigning a yaml-cpp Node to another
+  // overwrites the first one's contents in the tree.
+  YAML::Node current;
+  current.reset(root);
+  std::string path;
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::string& segment = segments[i];
+    const bool last = i + 1 == segments.size();
+    if (current.IsSequence()) {
+      std::optional<std::size_t> index;
+      std::size_t parsed = 0;
+      if (ParseWhole(segment, &parsed) && segment.front() != '+') index = parsed;
+      const bool by_name = path == "node_types";
+      if (!index && by_name) {
+        for (std::size_t j = 0; j < current.size(); ++j) {
+          if (!current[j].IsMap()) continue;
+          const std::optional<YAML::Node> name = FindKey(current[j], "name");
+          if (name && name->IsScalar() && name->Scalar() == segment) index = j;
+        }
+      }
+      if (!index || *index >= current.size()) {
+        return OverrideError(key, absl::StrCat("expected an index below ", current.size(),
+                                               by_name ? " or a node type name" : "", " after ",
+                                               path, ", got ", segment));
+      }
+      path = absl::StrCat(path, "[", *index, "]");
+      YAML::Node element = current[*index];
+      if (last) {
+        element = value;  // replaces the element in place
+      } else {
+        current.reset(element);
+      }
+      continue;
+    }
+    if (!current.IsMap() && !current.IsNull()) {
+      return OverrideError(
+          key, absl::StrCat("expected ", path, " to be a section with keys, got the value ",
+                            Describe(current)));
+    }
+    path = ChildPath(path, segment);
+    if (last) {
+      current[segment] = value;
+      break;
+    }
+    std::optional<YAML::Node> child = FindKey(current, segment);
+    if (!child || child->IsNull()) {
+      // Create the section; an unknown name is caught by validation, which
+      // then blames this --set.
+      current[segment] = YAML::Node(YAML::NodeType::Map);
+      child.reset();  // so the next line rebinds instead of assigning through
+      child = FindKey(current, segment);
+    }
+    current.reset(*child);
+  }
+  return AppliedOverride{key, path};
+}
+
+}  // namespace
+
+absl::StatusOr<Scenario> ParseScenario(std::string_view yaml_text, std::string_view source_name,
+                                       const std::vector<std::string>& overrides) {
+  const std::string source(source_name);
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    const YAML::Mark mark = e.mark.is_null() ? YAML::Mark() : e.mark;
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", mark.line + 1, ":", mark.column + 1,
+                                                   ": (syntax): expected valid YAML, got ", e.msg));
+  }
+  const Reporter plain(source, {});
+  if (documents.empty() || documents[0].IsNull()) {
+    return plain.Fail(YAML::Mark(), "",
+                      "expected a mapping of scenario keys (name, node_types, ...), got an empty "
+                      "document");
+  }
+  if (documents.size() > 1) {
+    return plain.Fail(documents[1].Mark(), "",
+                      "expected a single YAML document, got a second one (---)");
+  }
+  YAML::Node root = documents[0];
+  if (!root.IsMap()) {
+    return plain.Fail(root.Mark(), "",
+                      absl::StrCat("expected a mapping of scenario keys (name, node_types, ...), "
+                                   "got ",
+                                   root.IsSequence() ? "a list" : Describe(root)));
+  }
+
+  std::vector<AppliedOverride> applied;
+  for (const std::string& text : overrides) {
+    MESHTWIN_ASSIGN_OR_RETURN(AppliedOverride o, ApplyOverride(root, text));
+    applied.push_back(std::move(o));
+  }
+
+  Scenario scenario;
+  scenario.source = source;
+  scenario.text = std::string(yaml_text);
+  scenario.overrides = overrides;
+  const Reporter reporter(source, std::move(applied));
+  MESHTWIN_RETURN_IF_ERROR(ReadScenario(reporter, Item{root, "", root.Mark()}, &scenario));
+  return scenario;
+}
+
+absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path,
+                                          const std::vector<std::string>& overrides) {
+  auto cannot_read = [&path](int error) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot read: ", std::strerror(error)));
+  };
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return cannot_read(errno);
+  std::string text;
+  char buffer[1 << 14];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
+  // A directory opens fine on Linux and fails only here, with EISDIR.
+  const int read_error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_error != 0) return cannot_read(read_error);
+  return ParseScenario(text, path, overrides);
+}
+
+absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario) {
+  if (scenario.policy != "hpa") {
+    return absl::InvalidArgumentError(
+        absl::StrCat(scenario.source, ": policy.name: expected hpa (the only policy so far), got ",
+                     scenario.policy));
+  }
+  // A Scenario built by hand rather than parsed may name no valid pool.
+  if (scenario.hpa.node_type < 0 ||
+      static_cast<std::size_t>(scenario.hpa.node_type) >= scenario.node_types.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(scenario.source, ": policy.pool: expected a node type index below ",
+                     scenario.node_types.size(), ", got ", scenario.hpa.node_type));
+  }
+  return std::unique_ptr<Policy>(std::make_unique<HpaPolicy>(scenario.hpa));
+}
+
+}  // namespace meshtwin

@@ -1,0 +1,74 @@
+// A scenario: everything a simulation run needs (platform, node types, trace,
+// SLO, policy and its parameters, duration, seed), loaded from YAML and
+// validated. Every key is documented in scenarios/README.md.
+//
+//   absl::StatusOr<Scenario> s = LoadScenarioFile("scenarios/default.yaml", {"seed=7"});
+//   absl::StatusOr<Scenario> d = ParseScenario(DefaultScenarioText(), "<default>", {});
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "datasets/synthetic.h"
+#include "policies/hpa_policy.h"
+#include "twin/status.h"
+#include "twin/types.h"
+
+namespace meshtwin {
+
+struct PlatformSpec {
+  Seconds link_latency = 50e-6;   // per host link
+  double link_bandwidth = 1.25e9; // bytes/s per host link (10 Gbit/s)
+};
+
+struct TraceSpec {
+  DiurnalParams synthetic;  // the only kind until trace import lands
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string source;                  // file path, or "<default>" for the built-in one
+  std::string text;                    // the YAML text as read
+  std::vector<std::string> overrides;  // --set key=value, as given
+  std::uint64_t seed = 1;
+  Seconds duration = 86400;
+  Seconds control_interval = 15;
+  PlatformSpec platform;
+  std::vector<NodeTypeSpec> node_types;
+  WorkloadSpec workload;
+  SloSpec slo;
+  TraceSpec trace;
+  std::string policy = "hpa";
+  HpaOptions hpa;  // node_type, min_replicas, max_replicas filled from the pool
+};
+
+// Parses and validates scenario YAML. `source_name` is used in messages
+// ("file.yaml:12:3: node_types[1].cores: expected an integer >= 1, got -2").
+// `overrides` are dotted key=value pairs applied before validation
+// ("policy.target_utilization=0.5", "node_types.1.max=80", "duration=2h").
+// Bad input is InvalidArgumentError naming the file, line and key.
+absl::StatusOr<Scenario> ParseScenario(std::string_view yaml_text, std::string_view source_name,
+                                       const std::vector<std::string>& overrides);
+
+// Reads and parses a scenario file (NotFound if it cannot be read).
+absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path,
+                                          const std::vector<std::string>& overrides);
+
+// The built-in default scenario: the same text as scenarios/default.yaml.
+std::string_view DefaultScenarioText();
+
+// The policy a scenario names, ready to run.
+absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario);
+
+// Parsers for the unit-suffixed values scenarios use, exposed for --set and tests.
+// Durations: "15s", "250ms", "5m", "2h", "1d", "1h30m", or a plain number of seconds.
+absl::StatusOr<Seconds> ParseDuration(std::string_view text);
+// Amounts with SI suffixes: "1.5G", "50M", "2k", "1e9", "10Gf" (flops), "10Gbps" -> bytes/s.
+absl::StatusOr<double> ParseFlops(std::string_view text);
+absl::StatusOr<double> ParseBandwidth(std::string_view text);
+
+}  // namespace meshtwin

@@ -1,0 +1,571 @@
+// Tests of scenario loading: the built-in default, validation errors (code,
+// line and key path), --set overrides and reading files.
+#include "scenarios/scenario.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace meshtwin {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+// A valid scenario of seven lines; error cases append to it so their line
+// numbers are easy to read off.
+constexpr char kBase[] =
+    "name: t\n"         // 1
+    "node_types:\n"     // 2
+    "  - name: web\n"   // 3
+    "    cores: 4\n"    // 4
+    "    initial: 2\n"  // 5
+    "    min: 1\n"      // 6
+    "    max: 10\n";    // 7
+
+std::string Base(const std::string& more) { return kBase + more; }
+
+TEST(DefaultScenarioTest, ParsesWithTheDocumentedValues) {
+  absl::StatusOr<Scenario> s = ParseScenario(DefaultScenarioText(), "<default>", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->name, "default");
+  EXPECT_EQ(s->source, "<default>");
+  EXPECT_EQ(s->text, DefaultScenarioText());
+  EXPECT_TRUE(s->overrides.empty());
+  EXPECT_THAT(s->description, HasSubstr("24 h of diurnal web load"));
+  EXPECT_EQ(s->seed, 42u);
+  EXPECT_DOUBLE_EQ(s->duration, 86400);
+  EXPECT_DOUBLE_EQ(s->control_interval, 15);
+  EXPECT_DOUBLE_EQ(s->platform.link_latency, 50e-6);
+  EXPECT_DOUBLE_EQ(s->platform.link_bandwidth, 1.25e9);
+
+  ASSERT_EQ(s->node_types.size(), 3u);
+  int initial = 0;
+  for (const NodeTypeSpec& t : s->node_types) initial += t.initial;
+  EXPECT_EQ(initial, 48);
+  const NodeTypeSpec& medium = s->node_types[1];
+  EXPECT_EQ(medium.name, "medium");
+  EXPECT_EQ(medium.cores, 8);
+  EXPECT_DOUBLE_EQ(medium.core_speed, 2.5e9);
+  EXPECT_DOUBLE_EQ(medium.memory_gb, 32);
+  EXPECT_DOUBLE_EQ(medium.boot_time, 90);
+  EXPECT_DOUBLE_EQ(medium.cost_per_hour, 0.34);
+  EXPECT_EQ(medium.initial, 24);
+  EXPECT_EQ(medium.min, 6);
+  EXPECT_EQ(medium.max, 120);
+
+  EXPECT_DOUBLE_EQ(s->workload.request_work, 1e8);
+  EXPECT_DOUBLE_EQ(s->workload.queue_limit, 30);
+  EXPECT_DOUBLE_EQ(s->slo.latency_target, 0.25);
+  EXPECT_DOUBLE_EQ(s->slo.utilization_ceiling, 1.0);
+  EXPECT_TRUE(s->slo.drops_violate);
+
+  const DiurnalParams& trace = s->trace.synthetic;
+  EXPECT_DOUBLE_EQ(trace.base_rps, 6000);
+  EXPECT_DOUBLE_EQ(trace.daily_amplitude, 0.5);
+  EXPECT_DOUBLE_EQ(trace.peak_hour, 14);
+  EXPECT_DOUBLE_EQ(trace.noise, 0.03);
+  EXPECT_DOUBLE_EQ(trace.step, 60);
+  ASSERT_EQ(trace.spikes.size(), 1u);
+  EXPECT_DOUBLE_EQ(trace.spikes[0].start, 72000);
+  EXPECT_DOUBLE_EQ(trace.spikes[0].announced, 64800);
+  EXPECT_DOUBLE_EQ(trace.spikes[0].ramp, 120);
+  EXPECT_DOUBLE_EQ(trace.spikes[0].hold, 2700);
+  EXPECT_DOUBLE_EQ(trace.spikes[0].decay, 1800);
+  EXPECT_DOUBLE_EQ(trace.spikes[0].magnitude, 2.5);
+  EXPECT_EQ(trace.spikes[0].category, "launch");
+  EXPECT_EQ(trace.spikes[0].text, "Product launch announced for 20:00");
+
+  EXPECT_EQ(s->policy, "hpa");
+  EXPECT_EQ(s->hpa.node_type, 1);
+  EXPECT_EQ(s->hpa.min_replicas, 6);
+  EXPECT_EQ(s->hpa.max_replicas, 120);
+  EXPECT_DOUBLE_EQ(s->hpa.target_utilization, 0.6);
+  EXPECT_DOUBLE_EQ(s->hpa.tolerance, 0.1);
+  EXPECT_DOUBLE_EQ(s->hpa.scale_up.stabilization_window, 0);
+  EXPECT_EQ(s->hpa.scale_up.select, HpaScalingBehavior::Select::kMax);
+  ASSERT_EQ(s->hpa.scale_up.rules.size(), 2u);
+  EXPECT_EQ(s->hpa.scale_up.rules[0].type, HpaScalingRule::Type::kPods);
+  EXPECT_EQ(s->hpa.scale_up.rules[0].value, 4);
+  EXPECT_EQ(s->hpa.scale_up.rules[1].type, HpaScalingRule::Type::kPercent);
+  EXPECT_EQ(s->hpa.scale_up.rules[1].value, 100);
+  EXPECT_DOUBLE_EQ(s->hpa.scale_up.rules[1].period, 15);
+  EXPECT_DOUBLE_EQ(s->hpa.scale_down.stabilization_window, 300);
+  ASSERT_EQ(s->hpa.scale_down.rules.size(), 1u);
+}
+
+TEST(DefaultScenarioTest, FileOnDiskMatchesTheBuiltInText) {
+  const char* root = std::getenv("MESHTWIN_SOURCE_DIR");
+  if (root == nullptr) GTEST_SKIP() << "MESHTWIN_SOURCE_DIR not set";
+  const std::string path = std::string(root) + "/scenarios/default.yaml";
+  absl::StatusOr<Scenario> s = LoadScenarioFile(path, {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->source, path);
+  EXPECT_EQ(s->text, DefaultScenarioText());
+}
+
+TEST(ScenarioDefaultsTest, AbsentKeysTakeTheStructDefaults) {
+  absl::StatusOr<Scenario> s = ParseScenario(kBase, "min.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  const Scenario defaults;
+  const NodeTypeSpec type_defaults;
+  const HpaOptions& hpa_defaults = defaults.hpa;
+  EXPECT_EQ(s->seed, defaults.seed);
+  EXPECT_DOUBLE_EQ(s->duration, defaults.duration);
+  EXPECT_DOUBLE_EQ(s->control_interval, defaults.control_interval);
+  EXPECT_DOUBLE_EQ(s->platform.link_bandwidth, defaults.platform.link_bandwidth);
+  EXPECT_DOUBLE_EQ(s->node_types[0].core_speed, type_defaults.core_speed);
+  EXPECT_DOUBLE_EQ(s->node_types[0].boot_time, type_defaults.boot_time);
+  EXPECT_DOUBLE_EQ(s->workload.request_work, defaults.workload.request_work);
+  EXPECT_DOUBLE_EQ(s->slo.latency_target, defaults.slo.latency_target);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.base_rps, defaults.trace.synthetic.base_rps);
+  EXPECT_TRUE(s->trace.synthetic.spikes.empty());
+  EXPECT_DOUBLE_EQ(s->hpa.target_utilization, hpa_defaults.target_utilization);
+  EXPECT_EQ(s->hpa.scale_up.rules.size(), hpa_defaults.scale_up.rules.size());
+  EXPECT_DOUBLE_EQ(s->hpa.scale_down.stabilization_window,
+                   hpa_defaults.scale_down.stabilization_window);
+  // The only type with min < max is the pool when policy.pool is absent.
+  EXPECT_EQ(s->hpa.node_type, 0);
+  EXPECT_EQ(s->hpa.min_replicas, 1);
+  EXPECT_EQ(s->hpa.max_replicas, 10);
+}
+
+TEST(ScenarioDefaultsTest, UnannouncedSpikeAndEmptySections) {
+  absl::StatusOr<Scenario> s = ParseScenario(Base("slo:\n"
+                                                  "trace:\n"
+                                                  "  synthetic:\n"
+                                                  "    spikes:\n"
+                                                  "      - start: 2h\n"
+                                                  "      - start: 3h\n"
+                                                  "        announced: ~\n"),
+                                             "spikes.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->trace.synthetic.spikes.size(), 2u);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].start, 7200);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].announced, -1);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[1].announced, -1);
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: each case must give one InvalidArgumentError naming the place
+// (file:line:col or --set KEY) and the key path.
+
+struct BadCase {
+  std::string label;
+  std::string yaml;
+  std::vector<std::string> overrides;
+  std::vector<std::string> want;  // substrings of the message
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.label; }
+
+class BadScenarioTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadScenarioTest, IsOneLocatedInvalidArgument) {
+  const BadCase& c = GetParam();
+  absl::StatusOr<Scenario> s = ParseScenario(c.yaml, "bad.yaml", c.overrides);
+  ASSERT_FALSE(s.ok()) << "accepted:\n" << c.yaml;
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(s.status().message());
+  for (const std::string& want : c.want) EXPECT_THAT(message, HasSubstr(want));
+  EXPECT_THAT(message, Not(HasSubstr("\n")));
+}
+
+const char kTwoScalable[] =
+    "name: t\n"
+    "node_types:\n"
+    "  - {name: a, min: 1, max: 5, initial: 1}\n"
+    "  - {name: b, min: 1, max: 5, initial: 1}\n";
+
+std::vector<BadCase> BadCases() {
+  return {
+      {"UnknownTopLevelKey",
+       Base("node_tipes: []\n"),
+       {},
+       {"bad.yaml:8:1: node_tipes: expected one of name, description,", "got an unknown key",
+        "did you mean node_types?"}},
+      {"UnknownNestedKey",
+       Base("policy:\n  scale_up:\n    selcet: min\n"),
+       {},
+       {"bad.yaml:10:5: policy.scale_up.selcet: expected one of stabilization_window, select, "
+        "rules, got an unknown key"}},
+      {"CoresNotAnInteger",
+       "name: t\nnode_types:\n  - name: web\n    cores: four\n    min: 1\n    max: 2\n"
+       "    initial: 1\n",
+       {},
+       {"bad.yaml:4:12: node_types[0].cores: expected an integer in [1, 4096], got four"}},
+      {"CoresNegative",
+       "name: t\nnode_types:\n  - name: a\n    min: 1\n    max: 2\n    initial: 1\n  - name: b\n"
+       "    cores: -2\n",
+       {},
+       {"bad.yaml:8:12: node_types[1].cores: expected an integer in [1, 4096], got -2"}},
+      {"CoresFractional",
+       "name: t\nnode_types:\n  - {name: web, cores: 2.5, min: 1, max: 2}\n",
+       {},
+       {"bad.yaml:3:24: node_types[0].cores: expected an integer", "got 2.5"}},
+      {"DuplicateTypeName",
+       "name: t\nnode_types:\n  - {name: web, min: 1, max: 2, initial: 1}\n  - name: web\n",
+       {},
+       {"bad.yaml:4:11: node_types[1].name: expected a unique node type name, got web again "
+        "(also node_types[0])"}},
+      {"TypeNameWithDot",
+       "name: t\nnode_types:\n  - name: web.v2\n",
+       {},
+       {"bad.yaml:3:11: node_types[0].name: expected a name of letters"}},
+      {"TypeWithoutName",
+       "name: t\nnode_types:\n  - cores: 4\n",
+       {},
+       {"bad.yaml:3:5: node_types[0].name: expected a node type name such as medium (required), "
+        "got nothing"}},
+      {"MinAboveMax",
+       "name: t\nnode_types:\n  - name: web\n    min: 5\n    max: 3\n",
+       {},
+       {"bad.yaml:4:10: node_types[0].min: expected an integer <= max (3), got 5"}},
+      {"InitialAboveMax",
+       "name: t\nnode_types:\n  - name: web\n    initial: 20\n    max: 10\n",
+       {},
+       {"bad.yaml:4:14: node_types[0].initial: expected an integer in [min, max] = [0, 10], "
+        "got 20"}},
+      {"InitialAbsentBelowMin",
+       "name: t\nnode_types:\n  - name: web\n    min: 2\n    max: 10\n",
+       {},
+       {"bad.yaml:3:5: node_types[0].initial: expected an integer in [min, max] = [2, 10], got 0 "
+        "(the default; key absent)"}},
+      {"MaxTooLarge",
+       "name: t\nnode_types:\n  - name: web\n    max: 100001\n",
+       {},
+       {"bad.yaml:4:10: node_types[0].max: expected an integer in [0, 100000], got 100001"}},
+      {"EmptyNodeTypes",
+       "name: t\nnode_types: []\n",
+       {},
+       {"bad.yaml:2:1: node_types: expected a non-empty list of node types, got an empty list"}},
+      {"NodeTypesNotAList",
+       "name: t\nnode_types: web\n",
+       {},
+       {"bad.yaml:2:13: node_types: expected a non-empty list of node types, got web"}},
+      {"MissingNodeTypes",
+       "name: t\n",
+       {},
+       {"bad.yaml:1:1: node_types: expected a non-empty list of node types (required)"}},
+      {"MissingName",
+       "node_types:\n  - {name: web, min: 1, max: 2, initial: 1}\n",
+       {},
+       {"bad.yaml:1:1: name: expected a scenario name (required), got nothing"}},
+      {"UnknownPool",
+       Base("policy:\n  pool: huge\n"),
+       {},
+       {"bad.yaml:9:9: policy.pool: expected a node type name (web), got huge"}},
+      {"AmbiguousPool",
+       kTwoScalable,
+       {},
+       {"bad.yaml:1:1: policy.pool: expected the node type the HPA scales", "2 do: a, b"}},
+      {"PoolThatCannotScaleFromZero",
+       "name: t\nnode_types:\n  - {name: a, max: 5}\npolicy:\n  pool: a\n",
+       {},
+       {"bad.yaml:5:9: policy.pool: expected a node type with min >= 1"}},
+      {"UnknownPolicy",
+       Base("policy:\n  name: predictive\n"),
+       {},
+       {"bad.yaml:9:9: policy.name: expected hpa (the only policy so far), got predictive"}},
+      {"ControlIntervalZero",
+       Base("control_interval: 0s\n"),
+       {},
+       {"bad.yaml:8:19: control_interval: expected a duration > 0s, got 0s"}},
+      {"ControlIntervalAboveDuration",
+       Base("duration: 1h\ncontrol_interval: 2h\n"),
+       {},
+       {"bad.yaml:9:19: control_interval: expected a duration <= duration (1h), got 2h"}},
+      {"DurationTooLong",
+       Base("duration: 401d\n"),
+       {},
+       {"bad.yaml:8:11: duration: expected a duration in (0s, 400d], got 401d"}},
+      {"DurationSyntax",
+       Base("duration: 5 minutes\n"),
+       {},
+       {"bad.yaml:8:11: duration: expected a duration >= 0 such as 15s", "got 5 minutes"}},
+      {"NegativeRate",
+       Base("trace:\n  synthetic:\n    base_rps: -5\n"),
+       {},
+       {"bad.yaml:10:15: trace.synthetic.base_rps: expected a number >= 0, got -5"}},
+      {"AmplitudeAboveOne",
+       Base("trace:\n  synthetic:\n    daily_amplitude: 1.5\n"),
+       {},
+       {"bad.yaml:10:22: trace.synthetic.daily_amplitude: expected a number in [0, 1], got 1.5"}},
+      {"PeakHour24",
+       Base("trace:\n  synthetic:\n    peak_hour: 24\n"),
+       {},
+       {"bad.yaml:10:16: trace.synthetic.peak_hour: expected a number in [0, 24), got 24"}},
+      {"AnnouncedAfterStart",
+       Base("trace:\n  synthetic:\n    spikes:\n      - start: 1h\n        announced: 2h\n"),
+       {},
+       {"bad.yaml:12:20: trace.synthetic.spikes[0].announced: expected a duration <= start (1h), "
+        "got 2h"}},
+      {"TargetUtilizationZero",
+       Base("policy:\n  target_utilization: 0\n"),
+       {},
+       {"bad.yaml:9:23: policy.target_utilization: expected a number in (0, 1], got 0"}},
+      {"TargetUtilizationAboveOne",
+       Base("policy:\n  target_utilization: 1.5\n"),
+       {},
+       {"bad.yaml:9:23: policy.target_utilization: expected a number in (0, 1], got 1.5"}},
+      {"TargetUtilizationNotAWholePercent",
+       Base("policy:\n  target_utilization: 0.625\n"),
+       {},
+       {"bad.yaml:9:23: policy.target_utilization: expected a whole percentage such as 0.6 or "
+        "0.75 (Kubernetes targets are integer percent), got 0.625"}},
+      {"BadSelect",
+       Base("policy:\n  scale_down:\n    select: most\n"),
+       {},
+       {"bad.yaml:10:13: policy.scale_down.select: expected max, min or disabled, got most"}},
+      {"BadRuleType",
+       Base("policy:\n  scale_up:\n    rules:\n      - {type: pods, value: 4}\n"
+            "      - {type: nodes, value: 4, period: 15s}\n"),
+       {},
+       {"bad.yaml:12:16: policy.scale_up.rules[1].type: expected pods or percent, got nodes"}},
+      {"NoRules",
+       Base("policy:\n  scale_up:\n    rules: []\n"),
+       {},
+       {"bad.yaml:10:5: policy.scale_up.rules: expected at least one rule unless select is "
+        "disabled"}},
+      {"DropsViolateNotBool",
+       Base("slo:\n  drops_violate: yes\n"),
+       {},
+       {"bad.yaml:9:18: slo.drops_violate: expected true or false, got yes"}},
+      {"BandwidthWithoutBitsOrBytes",
+       Base("platform:\n  link_bandwidth: 10G\n"),
+       {},
+       {"bad.yaml:9:19: platform.link_bandwidth: expected a bandwidth >= 0 such as 10Gbps",
+        "got 10G"}},
+      {"SectionNotAMapping",
+       Base("platform: fast\n"),
+       {},
+       {"bad.yaml:8:11: platform: expected a mapping with keys link_latency, link_bandwidth, "
+        "got fast"}},
+      {"DuplicateKey",
+       Base("seed: 1\nseed: 2\n"),
+       {},
+       {"bad.yaml:9:1: seed: expected each key once, got a second seed (first on line 8)"}},
+      {"NegativeSeed",
+       Base("seed: -1\n"),
+       {},
+       {"bad.yaml:8:7: seed: expected an integer in [0, 2^64), got -1"}},
+      {"SyntaxError",
+       Base("policy: [a, b\n"),
+       {},
+       {"bad.yaml:9:1: (syntax): expected valid YAML, got end of sequence flow not found"}},
+      {"NotAMapping",
+       "- a\n- b\n",
+       {},
+       {"bad.yaml:1:1: (top level): expected a mapping of scenario keys", "got a list"}},
+      {"ScalarDocument",
+       "just text\n",
+       {},
+       {"bad.yaml:1:1: (top level): expected a mapping of scenario keys", "got just text"}},
+      {"EmptyFile", "", {}, {"bad.yaml:1:1: (top level):", "got an empty document"}},
+      {"CommentsOnly", "# nothing here\n", {}, {"bad.yaml:1:1:", "got an empty document"}},
+      {"TwoDocuments",
+       Base("---\nname: u\n"),
+       {},
+       {"bad.yaml:9:1: (top level): expected a single YAML document"}},
+
+      // Overrides: errors name the --set instead of a line of the file.
+      {"OverrideWithoutEquals",
+       kBase,
+       {"seed"},
+       {"--set seed: expected KEY=VALUE (e.g. policy.target_utilization=0.5), got no '='"}},
+      {"OverrideEmptySegment",
+       kBase,
+       {"policy..pool=web"},
+       {"--set policy..pool: expected a dotted key such as node_types.1.max"}},
+      {"OverrideUnknownTypeName",
+       kBase,
+       {"node_types.huge.max=3"},
+       {"--set node_types.huge.max: expected an index below 1 or a node type name after "
+        "node_types, got huge"}},
+      {"OverrideIndexOutOfRange",
+       kBase,
+       {"node_types.3.max=3"},
+       {"--set node_types.3.max: expected an index below 1"}},
+      {"OverrideThroughAValue",
+       kBase,
+       {"name.first=x"},
+       {"--set name.first: expected name to be a section with keys, got the value t"}},
+      {"OverrideBadYamlValue",
+       kBase,
+       {"description=[a"},
+       {"--set description: expected a YAML value, got [a"}},
+      {"OverrideCreatesUnknownKey",
+       kBase,
+       {"policy.tolerence=0.2"},
+       {"--set policy.tolerence: policy.tolerence: expected one of name, pool,",
+        "got an unknown key (did you mean tolerance?)"}},
+      {"OverrideCreatesUnknownSection",
+       kBase,
+       {"platform.fast.yes=1"},
+       {"--set platform.fast.yes: platform.fast: expected one of link_latency, link_bandwidth"}},
+      {"OverrideOutOfRangeByName",
+       kBase,
+       {"node_types.web.cores=0"},
+       {"--set node_types.web.cores: node_types[0].cores: expected an integer in [1, 4096], "
+        "got 0"}},
+      {"OverrideReplacesAnElement",
+       kBase,
+       {"node_types.0={name: web, min: 1, max: 2, cores: x}"},
+       {"--set node_types.0: node_types[0].cores: expected an integer"}},
+      {"OverrideEmptyKey",
+       kBase,
+       {"=3"},
+       {"--set =3: expected a dotted key such as node_types.1.max, got an empty key"}},
+      // A check between two keys blames the --set that changed one of them,
+      // even though the error is reported at the other key.
+      {"OverrideMakesFileValueInvalid",
+       kBase,
+       {"node_types.web.max=1"},
+       {"--set node_types.web.max: node_types[0].initial: expected an integer in [min, max] = "
+        "[1, 1], got 2"}},
+      {"OverrideShortensDurationBelowInterval",
+       kBase,
+       {"duration=10s"},
+       {"--set duration: control_interval: expected a duration <= duration (10s), got 15s"}},
+      {"OverrideMovesSpikeBeforeAnnouncement",
+       Base("trace:\n  synthetic:\n    spikes:\n      - {start: 2h, announced: 1h}\n"),
+       {"trace.synthetic.spikes.0.start=30m"},
+       {"--set trace.synthetic.spikes.0.start: trace.synthetic.spikes[0].announced: expected a "
+        "duration <= start (30m), got 1h"}},
+      {"FileErrorWithOverrides",
+       Base("seed: x\n"),
+       {"duration=2h"},
+       {"bad.yaml:8:7: seed: expected an integer"}},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(All, BadScenarioTest, ::testing::ValuesIn(BadCases()),
+                         [](const ::testing::TestParamInfo<BadCase>& param_info) {
+                           return param_info.param.label;
+                         });
+
+// ---------------------------------------------------------------------------
+// Overrides that succeed.
+
+TEST(OverrideTest, AppliesKeysIndicesAndTypeNames) {
+  const std::vector<std::string> overrides = {
+      "seed=7",
+      "duration=2h",
+      "node_types.medium.max=80",
+      "node_types.2.cost_per_hour=0.2",
+      "policy.target_utilization=0.5",
+      "policy.scale_up.rules.0.value=8",
+      "trace.synthetic.spikes.0.announced=null",
+      "slo.drops_violate=false",
+      // Not a flow value: taken as text rather than as a YAML mapping.
+      "trace.synthetic.spikes.0.text=Launch: moved to 21:00",
+  };
+  absl::StatusOr<Scenario> s = ParseScenario(DefaultScenarioText(), "<default>", overrides);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->overrides, overrides);
+  EXPECT_EQ(s->text, DefaultScenarioText());  // the text as read, not as overridden
+  EXPECT_EQ(s->seed, 7u);
+  EXPECT_DOUBLE_EQ(s->duration, 7200);
+  EXPECT_EQ(s->node_types[1].max, 80);
+  EXPECT_EQ(s->hpa.max_replicas, 80);
+  EXPECT_DOUBLE_EQ(s->node_types[2].cost_per_hour, 0.2);
+  EXPECT_DOUBLE_EQ(s->hpa.target_utilization, 0.5);
+  EXPECT_EQ(s->hpa.scale_up.rules[0].value, 8);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].announced, -1);
+  EXPECT_FALSE(s->slo.drops_violate);
+  EXPECT_EQ(s->trace.synthetic.spikes[0].text, "Launch: moved to 21:00");
+}
+
+TEST(OverrideTest, CreatesAbsentSectionsAndReplacesLists) {
+  absl::StatusOr<Scenario> s =
+      ParseScenario(kBase, "min.yaml",
+                    {"workload.queue_limit=10s", "policy.scale_down.select=disabled",
+                     "policy.scale_down.rules=[]",
+                     "trace.synthetic.spikes=[{start: 1h, announced: 30m, magnitude: 3}]"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_DOUBLE_EQ(s->workload.queue_limit, 10);
+  EXPECT_EQ(s->hpa.scale_down.select, HpaScalingBehavior::Select::kDisabled);
+  EXPECT_TRUE(s->hpa.scale_down.rules.empty());
+  ASSERT_EQ(s->trace.synthetic.spikes.size(), 1u);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].announced, 1800);
+  EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].magnitude, 3);
+}
+
+TEST(OverrideTest, LaterOverrideWins) {
+  absl::StatusOr<Scenario> s = ParseScenario(kBase, "min.yaml", {"seed=3", "seed=4"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->seed, 4u);
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+TEST(LoadScenarioFileTest, ReadsAFileAndNamesItInErrors) {
+  const std::string path = ::testing::TempDir() + "/meshtwin_scenario_test.yaml";
+  {
+    std::ofstream out(path);
+    out << kBase << "seed: 9\n";
+  }
+  absl::StatusOr<Scenario> s = LoadScenarioFile(path, {"policy.tolerance=0.2"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->source, path);
+  EXPECT_EQ(s->seed, 9u);
+  EXPECT_DOUBLE_EQ(s->hpa.tolerance, 0.2);
+  EXPECT_EQ(s->text, std::string(kBase) + "seed: 9\n");
+
+  {
+    std::ofstream out(path);
+    out << kBase << "seed: nine\n";
+  }
+  s = LoadScenarioFile(path, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.status().message()), StartsWith(path + ":8:7: seed: "));
+  std::filesystem::remove(path);
+}
+
+TEST(LoadScenarioFileTest, MissingFileIsNotFound) {
+  const std::string path = ::testing::TempDir() + "/no_such_dir/none.yaml";
+  absl::StatusOr<Scenario> s = LoadScenarioFile(path, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.status().message(), path + ": cannot read: No such file or directory");
+}
+
+TEST(LoadScenarioFileTest, DirectoryIsNotFound) {
+  absl::StatusOr<Scenario> s = LoadScenarioFile(::testing::TempDir(), {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr(": cannot read: Is a directory"));
+}
+
+// ---------------------------------------------------------------------------
+// Policies.
+
+TEST(MakePolicyTest, DefaultScenarioGivesTheHpa) {
+  absl::StatusOr<Scenario> s = ParseScenario(DefaultScenarioText(), "<default>", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(*s);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy)->name(), "hpa");
+}
+
+TEST(MakePolicyTest, RejectsHandBuiltScenariosItCannotRun) {
+  absl::StatusOr<Scenario> s = ParseScenario(kBase, "min.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  Scenario unknown = *s;
+  unknown.policy = "oracle";
+  EXPECT_EQ(MakePolicy(unknown).status().code(), absl::StatusCode::kInvalidArgument);
+  Scenario bad_pool = *s;
+  bad_pool.hpa.node_type = 5;
+  EXPECT_EQ(MakePolicy(bad_pool).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace meshtwin

@@ -1,0 +1,318 @@
+// The SimGrid adapter. Everything that decides lives in twin/ and policies/;
+// this file only builds the platform, runs node actors that execute their
+// assigned work as SimGrid exec activities, and runs the control loop in a
+// manager actor. SimGrid runs one actor at a time in one OS thread, so the
+// state shared by the actors below needs no locking.
+#include "sim/simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <simgrid/Exception.hpp>
+#include <simgrid/s4u.hpp>
+
+#include "twin/control_loop.h"
+#include "twin/mesh.h"
+
+namespace sg4 = simgrid::s4u;
+
+namespace meshtwin {
+namespace {
+
+// One node's handle in the simulator: the host it runs on and the semaphore
+// the manager releases when the node has work for the tick.
+struct NodeSlot {
+  sg4::Host* host = nullptr;
+  sg4::SemaphorePtr wake;
+  bool retired = false;
+};
+
+struct SimState {
+  SimState(const Scenario& s, const Trace& t)
+      : scenario(s), trace(t), mesh(s.node_types, s.workload, s.slo) {}
+
+  const Scenario& scenario;
+  const Trace& trace;
+  MeshModel mesh;
+  std::vector<std::vector<sg4::Host*>> free_hosts;  // per node type, used as a stack
+  std::vector<NodeSlot> slots;                       // by node id
+  sg4::SemaphorePtr tick_done;
+  int pending = 0;        // node actors still executing this tick
+  Seconds tick_end = 0;
+  ResultsData results;
+  absl::Status error;
+};
+
+// A node of the mesh: each tick it executes the work the mesh assigned to it
+// as one exec activity on its host (all cores), until the work is done or the
+// tick ends, and reports how much it completed.
+class NodeActor {
+ public:
+  NodeActor(SimState* state, int id) : state_(state), id_(id) {}
+
+  void operator()() const {
+    const int threads = state_->scenario.node_types[static_cast<std::size_t>(
+                                                        state_->mesh.node(id_).type)]
+                            .cores;
+    for (;;) {
+      state_->slots[static_cast<std::size_t>(id_)].wake->acquire();
+      if (state_->slots[static_cast<std::size_t>(id_)].retired) return;
+      const double work = state_->mesh.node(id_).assigned;
+      // With several threads SimGrid's amount is per thread.
+      sg4::ExecPtr exec = sg4::this_actor::exec_init(work / threads)->set_thread_count(threads);
+      exec->start();
+      double served = work;
+      try {
+        exec->wait_for(state_->tick_end - sg4::Engine::get_clock());
+      } catch (const simgrid::TimeoutException&) {
+        // The ratio is unambiguous whatever SimGrid counts per thread.
+        served = work * (1.0 - exec->get_remaining_ratio());
+        exec->cancel();
+      }
+      state_->mesh.ReportServed(id_, served);
+      if (--state_->pending == 0) state_->tick_done->release();
+    }
+  }
+
+ private:
+  SimState* state_;
+  int id_;
+};
+
+// The control loop's view of the simulated mesh.
+class SimMetrics : public MetricSource {
+ public:
+  explicit SimMetrics(SimState* state) : state_(state) {}
+  absl::StatusOr<Observation> Observe() override {
+    return state_->mesh.Observe(sg4::Engine::get_clock(), state_->scenario.control_interval);
+  }
+
+ private:
+  SimState* state_;
+};
+
+void StartNode(SimState* state, int id) {
+  const Node& n = state->mesh.node(id);
+  auto& pool = state->free_hosts[static_cast<std::size_t>(n.type)];
+  // Hosts are built for twice a type's maximum (draining nodes keep theirs
+  // while replacements boot), so the pool cannot run dry.
+  if (pool.empty()) throw std::logic_error("no free host for node type " + std::to_string(n.type));
+  if (state->slots.size() <= static_cast<std::size_t>(id)) state->slots.resize(id + 1);
+  NodeSlot& slot = state->slots[static_cast<std::size_t>(id)];
+  slot.host = pool.back();
+  pool.pop_back();
+  slot.wake = sg4::Semaphore::create(0);
+  sg4::Actor::create("node-" + std::to_string(id), slot.host, NodeActor(state, id))->daemonize();
+}
+
+// Releases the hosts of nodes that stopped and lets their actors end.
+void RetireStopped(SimState* state) {
+  for (int id : state->mesh.TakeStopped()) {
+    NodeSlot& slot = state->slots[static_cast<std::size_t>(id)];
+    slot.retired = true;
+    slot.wake->release();
+    state->free_hosts[static_cast<std::size_t>(state->mesh.node(id).type)].push_back(slot.host);
+  }
+}
+
+// Carries plans out on the simulated mesh and records every decision.
+class SimActuator : public Actuator {
+ public:
+  SimActuator(SimState* state, std::string policy) : state_(state), policy_(std::move(policy)) {}
+
+  absl::Status Apply(const Plan& plan, const Observation& obs) override {
+    for (const Action& a : plan.actions) {
+      if (a.node_type < 0 || a.node_type >= static_cast<int>(state_->scenario.node_types.size()) ||
+          a.count <= 0) {
+        return absl::InternalError("policy " + policy_ + " planned an invalid action");
+      }
+      if (a.kind == ActionKind::kScaleOut) {
+        for (int i = 0; i < a.count; ++i) StartNode(state_, state_->mesh.Provision(a.node_type, obs.now));
+      } else {
+        for (int id : state_->mesh.PickForRemoval(a.node_type, a.count)) {
+          state_->mesh.Remove(id, obs.now);
+        }
+      }
+      DecisionRecord d;
+      d.time = obs.now;
+      d.policy = policy_;
+      d.node_type = state_->scenario.node_types[static_cast<std::size_t>(a.node_type)].name;
+      d.action = ToString(a.kind);
+      d.count = a.count;
+      d.replicas_before = a.replicas_before;
+      d.replicas_after = a.replicas_after;
+      d.metric = a.metric;
+      d.reason = a.reason;
+      state_->results.decisions.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  SimState* state_;
+  std::string policy_;
+};
+
+void Record(const TickRecord& r, TickSeries& s) {
+  s.time.push_back(r.time);
+  s.demand.push_back(r.demand_rps);
+  s.arrived.push_back(r.arrived);
+  s.capacity.push_back(r.capacity_rps);
+  s.served.push_back(r.served);
+  s.dropped.push_back(r.dropped);
+  s.queued.push_back(r.queued);
+  s.utilization.push_back(r.utilization);
+  s.latency.push_back(r.latency);
+  s.slo_violated.push_back(r.slo_violated ? 1 : 0);
+  s.nodes_ready.push_back(r.ready);
+  s.nodes_booting.push_back(r.booting);
+  s.nodes_draining.push_back(r.draining);
+  for (int c : r.active_by_type) s.nodes_by_type.push_back(c);
+}
+
+// Runs the control loop once per interval and paces the node actors.
+class ManagerActor {
+ public:
+  ManagerActor(SimState* state, Policy* policy, std::function<void(double)> on_progress)
+      : state_(state), policy_(policy), on_progress_(std::move(on_progress)) {}
+
+  void operator()() const {
+    SimState& st = *state_;
+    const Seconds dt = st.scenario.control_interval;
+    const Seconds duration = st.scenario.duration;
+    const auto ticks = static_cast<std::int64_t>(std::ceil(duration / dt - 1e-9));
+    SimMetrics metrics(state_);
+    SimActuator actuator(state_, std::string(policy_->name()));
+    ControlLoop loop(metrics, /*forecaster=*/nullptr, *policy_, actuator);
+
+    for (std::int64_t k = 0; k < ticks; ++k) {
+      const Seconds now = static_cast<double>(k) * dt;
+      const Seconds end = std::min(now + dt, duration);
+      st.mesh.PromoteBooted(now);
+      // Like the HPA, nothing is decided before the first metrics exist.
+      if (k > 0) {
+        absl::StatusOr<Plan> plan = loop.Step();
+        if (!plan.ok()) {
+          st.error = plan.status();
+          return;
+        }
+      }
+      RetireStopped(state_);
+      st.mesh.BeginTick(now, end - now, st.trace.MeanRate(now, end));
+      st.tick_end = end;
+      st.pending = static_cast<int>(st.mesh.working_nodes().size());
+      for (int id : st.mesh.working_nodes()) st.slots[static_cast<std::size_t>(id)].wake->release();
+      if (st.pending > 0) st.tick_done->acquire();
+      if (sg4::Engine::get_clock() < end) sg4::this_actor::sleep_until(end);
+      Record(st.mesh.EndTick(), st.results.ticks);
+      RetireStopped(state_);
+      if (on_progress_) on_progress_(end / duration);
+    }
+  }
+
+ private:
+  SimState* state_;
+  Policy* policy_;
+  std::function<void(double)> on_progress_;
+};
+
+void BuildPlatform(SimState& st, sg4::Host** manager_host) {
+  const Scenario& s = st.scenario;
+  sg4::NetZone* zone = sg4::create_star_zone("mesh");
+  auto add_host = [&](const std::string& name, double speed, int cores) {
+    sg4::Host* h = zone->create_host(name, speed)->set_core_count(cores);
+    sg4::Link* l = zone->create_link(name + "-link", s.platform.link_bandwidth)
+                       ->set_latency(s.platform.link_latency);
+    zone->add_route(h->get_netpoint(), nullptr, nullptr, nullptr,
+                    {sg4::LinkInRoute(l, sg4::LinkInRoute::Direction::NONE)}, true);
+    return h;
+  };
+  *manager_host = add_host("manager", 1e9, 1);
+  st.free_hosts.resize(s.node_types.size());
+  for (std::size_t t = 0; t < s.node_types.size(); ++t) {
+    const NodeTypeSpec& nt = s.node_types[t];
+    const int hosts = 2 * std::max(nt.max, nt.initial);
+    for (int i = hosts - 1; i >= 0; --i) {  // reversed: the stack hands out host 0 first
+      st.free_hosts[t].push_back(add_host(nt.name + "-" + std::to_string(i), nt.core_speed, nt.cores));
+    }
+  }
+  zone->seal();
+}
+
+RunSummary Summarize(const SimState& st) {
+  const TickSeries& t = st.results.ticks;
+  RunSummary s;
+  s.scenario = st.scenario.name;
+  s.policy = st.results.policy;
+  s.seed = st.scenario.seed;
+  s.duration = st.scenario.duration;
+  s.ticks = static_cast<int>(t.size());
+  double util_time = 0, time = 0, latency_weighted = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const double dt = (i + 1 < t.size() ? t.time[i + 1] : st.scenario.duration) - t.time[i];
+    s.requests_total += t.arrived[i];
+    s.requests_served += t.served[i];
+    s.requests_dropped += t.dropped[i];
+    s.peak_nodes = std::max(s.peak_nodes, t.nodes_ready[i] + t.nodes_booting[i] + t.nodes_draining[i]);
+    util_time += t.utilization[i] * dt;
+    time += dt;
+    latency_weighted += t.latency[i] * t.served[i];
+  }
+  s.requests_queued_at_end = t.size() ? t.queued.back() : 0;
+  s.mean_utilization = time > 0 ? util_time / time : 0;
+  s.mean_latency_s = s.requests_served > 0 ? latency_weighted / s.requests_served : 0;
+  s.slo_violation_minutes = st.mesh.slo_violation_minutes();
+  s.node_hours = st.mesh.node_hours();
+  s.cost = st.mesh.cost();
+  for (const DecisionRecord& d : st.results.decisions) {
+    (d.action == ToString(ActionKind::kScaleOut) ? s.scale_up_events : s.scale_down_events)++;
+  }
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace& trace,
+                                          const SimulationOptions& options) {
+  MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(scenario));
+  SimState st(scenario, trace);
+
+  std::vector<std::string> args = {"meshtwin", "--log=root.thres:warning"};
+  args.insert(args.end(), options.simgrid_args.begin(), options.simgrid_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  argv.push_back(nullptr);
+
+  try {
+    sg4::Engine engine(&argc, argv.data());
+    sg4::Host* manager_host = nullptr;
+    BuildPlatform(st, &manager_host);
+    st.tick_done = sg4::Semaphore::create(0);
+    st.mesh.AddInitialNodes();
+    for (const Node& n : st.mesh.nodes()) StartNode(&st, n.id);
+    sg4::Actor::create("manager", manager_host, ManagerActor(&st, policy.get(), options.on_progress));
+    engine.run();
+  } catch (const std::exception& e) {
+    return absl::InternalError(std::string("simulation failed: ") + e.what());
+  }
+  MESHTWIN_RETURN_IF_ERROR(st.error);
+
+  ResultsData& r = st.results;
+  r.scenario_name = scenario.name;
+  r.scenario_text = scenario.text;
+  for (const std::string& o : scenario.overrides) r.overrides += o + "\n";
+  r.policy = std::string(policy->name());
+  r.seed = scenario.seed;
+  r.control_interval = scenario.control_interval;
+  for (const NodeTypeSpec& t : scenario.node_types) r.node_types.push_back(t.name);
+  r.events = trace.events;
+  r.summary = Summarize(st);
+  return std::move(st.results);
+}
+
+}  // namespace meshtwin

@@ -1,0 +1,32 @@
+// Runs a scenario on SimGrid: builds the platform, starts one actor per node
+// and a manager actor that runs the control loop every interval, and returns
+// everything the results file holds.
+//
+// SimGrid's engine runs once per process: call RunSimulation once. Tools that
+// need many runs (sweeps, the GUI) start `meshtwin simulate` processes.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "datasets/results_file.h"
+#include "datasets/trace.h"
+#include "scenarios/scenario.h"
+#include "twin/status.h"
+
+namespace meshtwin {
+
+struct SimulationOptions {
+  // Called now and then with the fraction of simulated time done (0..1).
+  std::function<void(double)> on_progress;
+  // Extra SimGrid command-line settings (e.g. "--cfg=contexts/stack-size:16").
+  std::vector<std::string> simgrid_args;
+};
+
+// Simulates `scenario` against `trace` (demand in requests/s). Deterministic in
+// (scenario, trace). Fails with an internal error if SimGrid does.
+absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace& trace,
+                                          const SimulationOptions& options);
+
+}  // namespace meshtwin

@@ -1,0 +1,123 @@
+// The vocabulary of the twin: node types, node states, what a control loop
+// observes, what a forecast says and what a policy plans. Plain values, no I/O:
+// the simulator and the live bridge both speak in these terms.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace meshtwin {
+
+// Time is seconds since the start of the run (SimGrid's unit), as double.
+using Seconds = double;
+
+// A kind of node the mesh can run: its capabilities, price and scaling bounds.
+struct NodeTypeSpec {
+  std::string name;
+  int cores = 4;                 // CPU cores per node
+  double core_speed = 1e9;       // flop/s per core
+  double memory_gb = 16;         // memory per node (advertised; not yet a constraint)
+  Seconds boot_time = 60;        // from provisioning to serving
+  double cost_per_hour = 0.1;    // price of one node-hour (any currency)
+  int initial = 0;               // nodes at t = 0 (already booted)
+  int min = 0;                   // the autoscaler never goes below this
+  int max = 0;                   // ... nor above this (also: hosts built for the type)
+
+  // Aggregate compute of one node, flop/s.
+  double NodeSpeed() const { return cores * core_speed; }
+};
+
+// What one request costs and how much queueing a node tolerates.
+struct WorkloadSpec {
+  double request_work = 5e7;     // flop per request
+  Seconds queue_limit = 30;      // backlog bound per node, in seconds of its full speed
+};
+
+// The service-level objective a tick is judged against.
+struct SloSpec {
+  Seconds latency_target = 0.5;  // mean latency estimate must stay at or below (<= 0: unused)
+  double utilization_ceiling = 1.0;  // fleet utilisation must stay at or below (>= 1: unused)
+  bool drops_violate = true;     // any dropped request makes the tick a violation
+};
+
+enum class NodeState : std::uint8_t { kBooting, kReady, kDraining, kStopped };
+const char* ToString(NodeState s);
+
+// Forecast of demand (requests/s) at several horizons, with quantiles.
+// Empty when no forecaster runs.
+struct Forecast {
+  std::vector<Seconds> horizons;   // seconds ahead of the observation time
+  std::vector<double> p10, p50, p90;  // one value per horizon
+  double recent_mae = std::numeric_limits<double>::quiet_NaN();  // model's recent error
+  bool empty() const { return horizons.empty(); }
+};
+
+// One node type's share of the fleet, as a control loop sees it.
+struct PoolObservation {
+  int node_type = 0;       // index into the scenario's node types
+  int ready = 0;           // serving
+  int ready_without_metrics = 0;  // of `ready`: became ready during the last tick, so no
+                                  // full metric window yet (unready pods to the HPA)
+  int booting = 0;         // provisioned, not serving yet (unready pods to the HPA)
+  int draining = 0;        // told to stop, finishing their queue (ignored by the HPA)
+  double utilization = 0;  // mean CPU utilisation over the last tick of the nodes ready
+                           // throughout it, 0..1
+};
+
+// What the control loop knows at the start of a tick: the last tick's metrics.
+struct Observation {
+  Seconds now = 0;
+  Seconds interval = 15;        // control interval
+  double demand_rps = 0;        // arrival rate over the last tick
+  double capacity_rps = 0;      // what the ready nodes can serve
+  double utilization = 0;       // fleet utilisation over the last tick, 0..1
+  double queued_requests = 0;   // backlog at the end of the last tick
+  double dropped_requests = 0;  // dropped during the last tick
+  double latency_s = 0;         // mean latency estimate over the last tick
+  std::vector<PoolObservation> pools;  // one per node type, in scenario order
+  Forecast forecast;
+};
+
+enum class ActionKind : std::uint8_t { kScaleOut, kScaleIn };
+const char* ToString(ActionKind k);
+
+// One thing a policy wants done.
+struct Action {
+  ActionKind kind = ActionKind::kScaleOut;
+  int node_type = 0;
+  int count = 0;          // nodes to add or remove (> 0)
+  int replicas_before = 0;  // the pool's replica count the decision started from
+  int replicas_after = 0;   // the replica count it asks for
+  double metric = 0;      // the metric value that drove it (e.g. utilisation)
+  std::string reason;     // short human-readable explanation
+};
+
+// A policy's decision for one tick; empty means "leave things as they are".
+struct Plan {
+  std::vector<Action> actions;
+};
+
+// Figures a finished run reports (the `--json` summary, less wall time).
+struct RunSummary {
+  std::string scenario;
+  std::string policy;
+  std::uint64_t seed = 0;
+  Seconds duration = 0;
+  double requests_total = 0;
+  double requests_served = 0;
+  double requests_dropped = 0;
+  double requests_queued_at_end = 0;
+  int slo_violation_minutes = 0;
+  double node_hours = 0;
+  double cost = 0;
+  int peak_nodes = 0;
+  int scale_up_events = 0;
+  int scale_down_events = 0;
+  double mean_utilization = 0;
+  double mean_latency_s = 0;
+  int ticks = 0;
+};
+
+}  // namespace meshtwin
