@@ -10,6 +10,7 @@ packages=(
   # simulation, models, graph layout, storage
   libsimgrid-dev simgrid
   libtorch-dev libopenblas0-pthread
+  libgoogle-perftools-dev   # tcmalloc: SimGrid allocates per activity
   libboost-graph-dev
   libhdf5-dev hdf5-tools
   # live bridge
