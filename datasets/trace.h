@@ -1,5 +1,10 @@
-// A demand trace: a regular series of request rates with the global events
-// attached to it. In memory only; HDF5 and CSV import come with the traces work.
+// A demand trace: a regular series of request rates, optional extra channels
+// (per class, per role, or imported series) on the same time axis, and the
+// global events attached to it. On disk: datasets/trace_file.h (HDF5).
+//
+// Times inside a trace are "trace time": seconds on the trace's own axis,
+// where a simulation's run time 0 is trace time 0. `epoch` anchors trace time
+// to the calendar (UTC unix seconds at trace time 0).
 #pragma once
 
 #include <cstdint>
@@ -24,15 +29,25 @@ struct Event {
   std::string text;
 };
 
-// Request rate sampled every `step` seconds from time `start`; sample i covers
-// [start + i*step, start + (i+1)*step). NaN marks a missing sample.
+// A named series on a trace's time axis (same length as `demand`).
+struct TraceChannel {
+  std::string name;   // e.g. "interactive", "batch", "cpu{instance=\"a\"}"
+  std::string kind;   // "role", "class" or "series"
+  std::string unit;
+  std::vector<double> values;
+};
+
+// Request rate sampled every `step` seconds from trace time `start`; sample i
+// covers [start + i*step, start + (i+1)*step). NaN marks a missing sample.
 struct Trace {
   Seconds start = 0;
   Seconds step = 60;
-  std::vector<double> demand;   // requests/s
+  double epoch = 0;             // UTC unix time of trace time 0
+  std::vector<double> demand;   // requests/s (the sum of the role/class channels, if any)
   std::string unit = "requests/s";
   std::string provenance;       // where it came from (generator and parameters, file)
-  std::vector<Event> events;
+  std::vector<TraceChannel> channels;
+  std::vector<Event> events;    // times in trace time
 
   Seconds end() const { return start + step * static_cast<double>(demand.size()); }
 
