@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apps/simulate_command.h"
+#include "apps/trace_command.h"
 
 int main(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("meshtwin");
@@ -18,6 +19,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   meshtwin::RegisterSimulateCommand(app, &exit_code);
+  meshtwin::RegisterTraceCommands(app, &exit_code);
+  meshtwin::RegisterEventsCommands(app, &exit_code);
+  meshtwin::RegisterLogsCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,17 +2,15 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <spdlog/spdlog.h>
 
+#include "apps/cli_util.h"
 #include "apps/progress_bar.h"
 #include "apps/summary_report.h"
-#include "datasets/synthetic.h"
 #include "scenarios/scenario.h"
 #include "sim/simulation.h"
 
@@ -28,8 +26,6 @@ struct SimulateArgs {
   bool quiet = false;
 };
 
-int ExitCodeFor(const absl::Status& s) { return IsBadInput(s) ? 2 : 1; }
-
 int RunSimulate(const SimulateArgs& args) {
   const auto wall_start = std::chrono::steady_clock::now();
   std::vector<std::string> overrides = args.overrides;
@@ -38,39 +34,19 @@ int RunSimulate(const SimulateArgs& args) {
   absl::StatusOr<Scenario> scenario =
       args.scenario_path.empty() ? ParseScenario(DefaultScenarioText(), "<default>", overrides)
                                  : LoadScenarioFile(args.scenario_path, overrides);
-  if (!scenario.ok()) {
-    spdlog::error("{}", ErrorText(scenario.status()));
-    return ExitCodeFor(scenario.status());
-  }
+  if (!scenario.ok()) return ReportError(scenario.status());
 
   // Refuse an unusable output path before spending the run.
-  const std::filesystem::path out(args.out);
-  const std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    spdlog::error("--out {}: directory '{}' does not exist", args.out, dir.string());
-    return 2;
-  }
-  if (std::filesystem::is_directory(out, ec)) {
-    spdlog::error("--out {}: is a directory", args.out);
-    return 2;
-  }
+  if (absl::Status st = CheckOutputPath("--out", args.out); !st.ok()) return ReportError(st);
 
-  const Trace trace =
-      GenerateDiurnal(scenario->trace.synthetic, scenario->duration, scenario->seed);
+  const Trace trace = BuildTrace(*scenario);
   ProgressBar progress("simulating", !args.quiet);
   SimulationOptions options;
   options.on_progress = [&progress](double f) { progress.Update(f); };
   absl::StatusOr<ResultsData> results = RunSimulation(*scenario, trace, options);
   progress.Finish();
-  if (!results.ok()) {
-    spdlog::error("{}", ErrorText(results.status()));
-    return ExitCodeFor(results.status());
-  }
-  if (absl::Status st = WriteResultsFile(args.out, *results); !st.ok()) {
-    spdlog::error("{}", ErrorText(st));
-    return 1;
-  }
+  if (!results.ok()) return ReportError(results.status());
+  if (absl::Status st = WriteResultsFile(args.out, *results); !st.ok()) return ReportError(st);
 
   RunReport report;
   report.results = &*results;

@@ -492,6 +492,8 @@ absl::Status WriteContents(const Writer& w, hid_t file, const ResultsData& data)
       w.WriteNumberAttribute(file, "/", "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, data.seed));
   MESHTWIN_RETURN_IF_ERROR(w.WriteNumberAttribute(file, "/", "control_interval", H5T_IEEE_F64LE,
                                                   H5T_NATIVE_DOUBLE, data.control_interval));
+  MESHTWIN_RETURN_IF_ERROR(w.WriteNumberAttribute(file, "/", "trace_epoch", H5T_IEEE_F64LE,
+                                                  H5T_NATIVE_DOUBLE, data.trace_epoch));
   MESHTWIN_RETURN_IF_ERROR(w.WriteStringListAttribute(file, "/", "node_types", data.node_types));
 
   // /ticks: one dataset per series.
@@ -928,6 +930,8 @@ absl::Status ReadContents(const Reader& r, hid_t file, ResultsData& out) {
       r.ReadNumber(file, "/", "seed", H5T_INTEGER, H5T_NATIVE_UINT64, &out.seed));
   MESHTWIN_RETURN_IF_ERROR(r.ReadNumber(file, "/", "control_interval", H5T_FLOAT, H5T_NATIVE_DOUBLE,
                                         &out.control_interval));
+  MESHTWIN_RETURN_IF_ERROR(
+      r.ReadNumber(file, "/", "trace_epoch", H5T_FLOAT, H5T_NATIVE_DOUBLE, &out.trace_epoch));
   MESHTWIN_RETURN_IF_ERROR(r.ReadStringList(file, "/", "node_types", &out.node_types));
 
   MESHTWIN_RETURN_IF_ERROR(ReadTicks(r, file, out));

@@ -53,6 +53,7 @@ struct ResultsData {
   std::string policy;
   std::uint64_t seed = 0;
   double control_interval = 0;
+  double trace_epoch = 0;      // UTC unix time of run time 0 (the trace's calendar)
   std::vector<std::string> node_types;
   TickSeries ticks;
   std::vector<DecisionRecord> decisions;

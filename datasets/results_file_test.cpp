@@ -69,6 +69,7 @@ ResultsData Filled(std::size_t ticks = 100) {
   d.policy = "hpa";
   d.seed = 0xFEDCBA9876543210ULL;  // above INT64_MAX: must survive as unsigned
   d.control_interval = 15;
+  d.trace_epoch = 1704067200;
   d.node_types = {"small", "medium", "large-gpu"};
   TickSeries& t = d.ticks;
   for (std::size_t i = 0; i < ticks; ++i) {
@@ -145,6 +146,7 @@ void ExpectEqual(const ResultsData& a, const ResultsData& b) {
   EXPECT_EQ(a.policy, b.policy);
   EXPECT_EQ(a.seed, b.seed);
   EXPECT_EQ(a.control_interval, b.control_interval);
+  EXPECT_EQ(a.trace_epoch, b.trace_epoch);
   EXPECT_EQ(a.node_types, b.node_types);
   EXPECT_EQ(a.ticks.time, b.ticks.time);
   EXPECT_EQ(a.ticks.demand, b.ticks.demand);

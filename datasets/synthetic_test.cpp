@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <numbers>
 #include <numeric>
+#include <string>
 #include <vector>
 
 #include "datasets/trace.h"
@@ -317,6 +319,260 @@ TEST(GenerateDiurnalTest, FirstValuesArePinned) {
   EXPECT_NEAR(z.demand[1] / 1000 - 1, 0.28846173882942383, 1e-12);
   EXPECT_NEAR(z.demand[2] / 1000 - 1, 1.3438117634372806, 1e-12);
   EXPECT_NEAR(z.demand[3] / 1000 - 1, -0.6879751798977497, 1e-12);
+}
+
+// ---------------------------------------------------------------------------
+// Extensions: calendar, trend, business hours, recurring spikes, roles
+
+// Weekday (0 = Monday) and UTC second of day of trace time t.
+int UtcWeekday(const Trace& t, double time) {
+  return static_cast<int>((static_cast<long long>(std::floor((t.epoch + time) / kDay)) + 3) % 7);
+}
+double UtcSecondOfDay(const Trace& t, double time) { return std::fmod(t.epoch + time, kDay); }
+
+TEST(GenerateDiurnalTest, EpochIsTheMondayOfTheCalendar) {
+  const Trace t = GenerateDiurnal(Plain(), kDay, 1);
+  EXPECT_EQ(t.epoch, 1704067200);  // 2024-01-01T00:00:00Z
+  EXPECT_EQ(UtcWeekday(t, 0), 0);
+  EXPECT_TRUE(t.channels.empty());
+}
+
+TEST(GenerateDiurnalTest, DefaultsOfTheExtensionsLeaveProvenanceAsItWas) {
+  const std::string p = GenerateDiurnal(Plain(), kDay, 42).provenance;
+  EXPECT_EQ(p,
+            "synthetic diurnal (datasets/GENERATORS.md): base_rps=1000 daily_amplitude=0.5 "
+            "peak_hour=14 weekend_factor=1 noise=0.05 step=60 duration=86400 seed=42 spikes=[]");
+}
+
+TEST(GenerateDiurnalTest, EpochAndUtcOffsetMoveTheCalendar) {
+  DiurnalParams p = Plain();
+  p.noise = 0;
+  p.weekend_factor = 0.5;
+  // Saturday 2024-01-06 00:00 UTC: the first two days are the weekend.
+  p.epoch = 1704067200 + 5 * kDay;
+  Trace t = GenerateDiurnal(p, 7 * kDay, 1);
+  EXPECT_EQ(t.epoch, p.epoch);
+  EXPECT_NEAR(Mean(t.demand, 0, 1440), 500, 1e-6);
+  EXPECT_NEAR(Mean(t.demand, 1440, 2880), 500, 1e-6);
+  EXPECT_NEAR(Mean(t.demand, 2880, 4320), 1000, 1e-6);
+  EXPECT_THAT(t.provenance, HasSubstr("epoch=1704499200"));
+  // UTC-5: the 14:00 local peak is at 19:00 UTC.
+  p = Plain();
+  p.noise = 0;
+  p.utc_offset_hours = -5;
+  t = GenerateDiurnal(p, kDay, 1);
+  const auto peak = std::max_element(t.demand.begin(), t.demand.end()) - t.demand.begin();
+  EXPECT_NEAR(static_cast<double>(peak), 19 * 60, 1);
+  EXPECT_THAT(t.provenance, HasSubstr("utc_offset_hours=-5"));
+  // An epoch at 05:00 UTC with UTC-5 puts trace time 0 at local midnight.
+  p.epoch = 1704067200 + 5 * 3600;
+  t = GenerateDiurnal(p, kDay, 1);
+  const auto local_peak = std::max_element(t.demand.begin(), t.demand.end()) - t.demand.begin();
+  EXPECT_NEAR(static_cast<double>(local_peak), 14 * 60, 1);
+}
+
+TEST(GenerateDiurnalTest, TrendIsRelativeAndLinearPerDay) {
+  DiurnalParams p = Plain();
+  p.noise = 0;
+  p.daily_amplitude = 0;
+  p.trend_per_day = 0.1;
+  const Trace t = GenerateDiurnal(p, 10 * kDay, 1);
+  for (std::size_t i : {0, 1440 * 3, 1440 * 9 + 700}) {
+    const double days = (static_cast<double>(i) + 0.5) * 60 / kDay;
+    EXPECT_NEAR(t.demand[i], 1000 * (1 + 0.1 * days), 1e-9) << i;
+  }
+  p.trend_per_day = -0.5;  // would go negative after two days: clamped at 0
+  EXPECT_EQ(GenerateDiurnal(p, 3 * kDay, 1).demand.back(), 0);
+}
+
+TEST(GenerateDiurnalTest, BusinessHoursShape) {
+  DiurnalParams p = Plain();
+  p.noise = 0;
+  p.shape = DailyShape::kBusinessHours;
+  p.daily_amplitude = 0.6;
+  p.weekend_factor = 0.5;
+  p.business.open_hour = 9;
+  p.business.close_hour = 17;
+  p.business.transition_hours = 1;
+  p.business.lunch_hour = 12.5;
+  p.business.lunch_width_hours = 2;
+  p.business.lunch_dip = 0.25;
+  const Trace t = GenerateDiurnal(p, 7 * kDay, 1);
+  auto at = [&t](int day, double hour) {
+    return t.demand[static_cast<std::size_t>(day * 1440 + hour * 60)];
+  };
+  EXPECT_NEAR(at(1, 3), 400, 1e-9);      // night: 1 - a
+  EXPECT_NEAR(at(1, 8), 400, 1e-9);      // before the rise (8:30)
+  EXPECT_NEAR(at(1, 10.5), 1600, 1e-9);  // plateau: 1 + a
+  EXPECT_NEAR(at(1, 16), 1600, 1e-9);
+  // Half-way up at open and down at close, evaluated at the sample midpoints
+  // 9:00:30 and 17:00:30 of the raised-cosine transitions.
+  const double x = 0.5 / 60 + 0.5;
+  EXPECT_NEAR(at(1, 9), 400 + 1200 * 0.5 * (1 - std::cos(std::numbers::pi * x)), 1e-9);
+  EXPECT_NEAR(at(1, 17), 400 + 1200 * 0.5 * (1 - std::cos(std::numbers::pi * (1 - x))), 1e-9);
+  EXPECT_NEAR(at(1, 18), 400, 1e-9);
+  // Lunch: 1 - a + 2a (1 - dip) at the centre.
+  EXPECT_NEAR(at(1, 12.5), 400 + 1200 * 0.75, 1);
+  EXPECT_LT(at(1, 12.5), at(1, 11));
+  // Weekends: the night level times the weekend factor, all day.
+  EXPECT_NEAR(at(5, 11), 200, 1e-9);
+  EXPECT_NEAR(at(6, 15), 200, 1e-9);
+  EXPECT_THAT(t.provenance, HasSubstr("shape=business-hours"));
+  EXPECT_THAT(t.provenance, HasSubstr("lunch_dip=0.25"));
+}
+
+TEST(GenerateDiurnalTest, SpikeSettlesAtBaselineAfter) {
+  DiurnalParams p = Plain();
+  p.noise = 0;
+  SpikeParams s;
+  s.start = kDay;
+  s.ramp = 600;
+  s.hold = 600;
+  s.decay = 3600;
+  s.magnitude = 4;
+  s.baseline_after = 1.5;
+  p.spikes.push_back(s);
+  const Trace t = GenerateDiurnal(p, 3 * kDay, 1);
+  // During the hold: 4x; three days on: 1.5x; one decay time after the
+  // hold: 1.5 + 2.5 / e (mid-sample, so evaluate exactly).
+  EXPECT_NEAR(t.demand[1440 + 15] / t.demand[15], 4, 1e-9);
+  EXPECT_NEAR(t.demand[2 * 1440 + 100] / t.demand[100], 1.5, 1e-9);
+  const std::size_t j = 1440 + 20 + 60;
+  const double after = (static_cast<double>(j) + 0.5) * 60 - (kDay + 1200);
+  EXPECT_NEAR(t.demand[j] / t.demand[j - 1440], 1.5 + 2.5 * std::exp(-after / 3600), 1e-9);
+  EXPECT_THAT(t.provenance, HasSubstr("baseline_after=1.5"));
+}
+
+TEST(GenerateDiurnalTest, LeadTimeSetsAnnouncedEvenBeforeTheTrace) {
+  DiurnalParams p = Plain();
+  SpikeParams s;
+  s.start = 3600;
+  s.announced = 100;  // overridden
+  s.lead_time = 2 * kDay;
+  p.spikes.push_back(s);
+  const Trace t = GenerateDiurnal(p, kDay, 1);
+  ASSERT_EQ(t.events.size(), 1u);
+  EXPECT_EQ(t.events[0].announced, 3600 - 2 * kDay);
+  EXPECT_THAT(t.provenance, HasSubstr("lead_time=172800"));
+}
+
+TEST(GenerateDiurnalTest, RecurringSpikesOnChosenWeekdaysAtLocalTime) {
+  DiurnalParams p = Plain();
+  p.noise = 0.02;
+  p.utc_offset_hours = -5;
+  RecurringSpikeParams r;
+  r.local_hour = 9.5;
+  r.weekdays = 0x1F;
+  r.ramp = 300;
+  r.hold = 600;
+  r.decay = 900;
+  r.magnitude = 3;
+  r.magnitude_jitter = 0.25;
+  r.lead_time = kDay;
+  r.category = "market";
+  r.text = "open";
+  p.recurring.push_back(r);
+  const Trace t = GenerateDiurnal(p, 14 * kDay, 5);
+  ASSERT_EQ(t.events.size(), 10u);
+  for (const Event& e : t.events) {
+    EXPECT_EQ(UtcSecondOfDay(t, e.start), 14.5 * 3600);  // 09:30 at UTC-5
+    EXPECT_LT(UtcWeekday(t, e.start), 5);
+    EXPECT_EQ(e.announced, e.start - kDay);
+    EXPECT_EQ(e.end, e.start + 300 + 600 + 3 * 900);
+    EXPECT_EQ(e.category, "market");
+    EXPECT_GE(e.magnitude, 1 + 2 * 0.75);
+    EXPECT_LE(e.magnitude, 1 + 2 * 1.25);
+  }
+  // Against the same parameters without the recurring spike: the noise is
+  // the same stream, so the ratio is exactly 1 + excess · shape.
+  DiurnalParams plain = p;
+  plain.recurring.clear();
+  const Trace base = GenerateDiurnal(plain, 14 * kDay, 5);
+  for (const Event& e : t.events) {
+    const auto i = static_cast<std::size_t>((e.start + 600) / 60);  // in the hold
+    EXPECT_NEAR(t.demand[i] / base.demand[i], e.magnitude, 1e-9);
+  }
+  // Weekends and the time before the first occurrence are untouched.
+  const auto first = static_cast<std::size_t>(t.events[0].start / 60);
+  for (std::size_t i = 0; i < first; ++i) ASSERT_EQ(t.demand[i], base.demand[i]);
+  for (std::size_t i = 5 * 1440 + 300; i < 7 * 1440; ++i) {
+    ASSERT_NEAR(t.demand[i], base.demand[i], 1e-9 * base.demand[i]);
+  }
+  // Magnitudes are deterministic in the seed and differ between seeds.
+  const Trace again = GenerateDiurnal(p, 14 * kDay, 5);
+  const Trace other = GenerateDiurnal(p, 14 * kDay, 6);
+  EXPECT_EQ(again.events[3].magnitude, t.events[3].magnitude);
+  EXPECT_NE(other.events[3].magnitude, t.events[3].magnitude);
+  EXPECT_THAT(t.provenance, HasSubstr("recurring=[{local_hour=9.5 weekdays=31"));
+}
+
+TEST(GenerateDiurnalTest, RecurringMagnitudesDoNotDependOnTheTraceLength) {
+  DiurnalParams p = Plain();
+  RecurringSpikeParams r;
+  r.weekdays = 0x7F;
+  r.magnitude_jitter = 0.5;
+  p.recurring.push_back(r);
+  r.local_hour = 18;
+  r.weekdays = 0x1F;
+  p.recurring.push_back(r);
+  const Trace short_trace = GenerateDiurnal(p, 3 * kDay, 8);
+  const Trace long_trace = GenerateDiurnal(p, 9 * kDay, 8);
+  ASSERT_EQ(short_trace.events.size(), 6u);
+  ASSERT_EQ(long_trace.events.size(), 9u + 7);  // seven weekdays in nine days
+  for (std::size_t k = 0; k < 6; ++k) {
+    EXPECT_EQ(short_trace.events[k].magnitude, long_trace.events[k].magnitude);
+  }
+  for (std::size_t i = 0; i < short_trace.demand.size(); ++i) {
+    ASSERT_EQ(short_trace.demand[i], long_trace.demand[i]);
+  }
+}
+
+TEST(GenerateDiurnalTest, RolesAreChannelsThatSumToDemand) {
+  DiurnalParams p = Plain();
+  p.base_rps = 2000;
+  RoleParams day;
+  day.name = "interactive";
+  day.share = 0.75;
+  day.daily_amplitude = 0.5;
+  day.peak_hour = 14;
+  RoleParams night;
+  night.name = "batch";
+  night.share = 0.25;
+  night.daily_amplitude = 0.8;
+  night.peak_hour = 2;
+  night.weekend_factor = 2;
+  p.roles = {day, night};
+  SpikeParams s;
+  s.start = kDay + 10 * 3600;
+  s.magnitude = 3;
+  s.role = "interactive";
+  p.spikes.push_back(s);
+  const Trace t = GenerateDiurnal(p, 7 * kDay, 21);
+  ASSERT_EQ(t.channels.size(), 2u);
+  EXPECT_EQ(t.channels[0].name, "interactive");
+  EXPECT_EQ(t.channels[1].name, "batch");
+  for (const TraceChannel& c : t.channels) {
+    EXPECT_EQ(c.kind, "role");
+    EXPECT_EQ(c.unit, "requests/s");
+    ASSERT_EQ(c.values.size(), t.demand.size());
+  }
+  for (std::size_t i = 0; i < t.demand.size(); ++i) {
+    ASSERT_EQ(t.demand[i], t.channels[0].values[i] + t.channels[1].values[i]);
+  }
+  // Shares of the mean over the weekdays (no spike on day 0).
+  EXPECT_NEAR(Mean(t.channels[0].values, 0, 1440), 1500, 1500 * 0.01);
+  EXPECT_NEAR(Mean(t.channels[1].values, 0, 1440), 500, 500 * 0.01);
+  EXPECT_NEAR(Mean(t.channels[1].values, 5 * 1440, 6 * 1440), 1000, 1000 * 0.01);
+  // The role's spike lifts interactive only.
+  const std::size_t hold = static_cast<std::size_t>((s.start + s.ramp) / 60);
+  const double lift0 = Mean(t.channels[0].values, hold, hold + 30) /
+                       Mean(t.channels[0].values, hold - 1440, hold - 1440 + 30);
+  const double lift1 = Mean(t.channels[1].values, hold, hold + 30) /
+                       Mean(t.channels[1].values, hold - 1440, hold - 1440 + 30);
+  EXPECT_NEAR(lift0, 3, 0.1);
+  EXPECT_NEAR(lift1, 1, 0.05);
+  EXPECT_THAT(t.provenance, HasSubstr("roles=[{name=\"interactive\" share=0.75"));
+  EXPECT_THAT(t.provenance, HasSubstr("role=\"interactive\""));
 }
 
 }  // namespace

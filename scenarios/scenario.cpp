@@ -8,6 +8,10 @@
 // built with its own string_view type, the only one absl::StrCat accepts.
 #include "scenarios/scenario.h"
 
+#include "datasets/events.h"
+#include "datasets/presets.h"
+#include "datasets/trace_file.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -167,6 +173,9 @@ class Reporter {
     }
     return Fail(mark, path, what);
   }
+
+  const std::string& source() const { return source_; }
+  bool Overridden(absl::string_view path) const { return Covering(path) != nullptr; }
 
  private:
   // The latest override that wrote `path` (or a section holding it).
@@ -528,13 +537,10 @@ absl::Status ReadSpike(const Reporter& r, const Item& item, SpikeParams* out) {
   return absl::OkStatus();
 }
 
-absl::Status ReadTrace(const Reporter& r, const Item& item, TraceSpec* out) {
-  MESHTWIN_ASSIGN_OR_RETURN(Section trace, Section::Open(r, item, {"synthetic"}));
-  const Item* synthetic = trace.Find("synthetic");
-  if (synthetic == nullptr) return absl::OkStatus();
-  DiurnalParams& p = out->synthetic;
+absl::Status ReadSynthetic(const Reporter& r, const Item& synthetic, DiurnalParams* out) {
+  DiurnalParams& p = *out;
   MESHTWIN_ASSIGN_OR_RETURN(
-      Section s, Section::Open(r, *synthetic,
+      Section s, Section::Open(r, synthetic,
                                {"base_rps", "daily_amplitude", "peak_hour", "weekend_factor",
                                 "noise", "step", "spikes"}));
   MESHTWIN_RETURN_IF_ERROR(s.Number("base_rps", AtLeast(0), &p.base_rps));
@@ -549,6 +555,141 @@ absl::Status ReadTrace(const Reporter& r, const Item& item, TraceSpec* out) {
     for (const Item& spike : items) {
       MESHTWIN_RETURN_IF_ERROR(ReadSpike(r, spike, &p.spikes.emplace_back()));
     }
+  }
+  return absl::OkStatus();
+}
+
+// A relative path in a scenario is relative to the scenario file's folder
+// (the current directory for the built-in default and for --set values).
+std::string ResolvePath(const Reporter& r, const Item& item, const std::string& path) {
+  if (path.empty() || path.front() == '/' || r.Overridden(item.path)) return path;
+  const std::filesystem::path base = std::filesystem::path(r.source()).parent_path();
+  if (r.source().empty() || r.source().front() == '<' || base.empty()) return path;
+  return (base / path).string();
+}
+
+absl::Status ReadFileTrace(const Reporter& r, const Section& s, TraceSpec* out) {
+  CsvImportOptions& o = out->import;
+  const Item* file = s.Find("file");
+  MESHTWIN_RETURN_IF_ERROR(ReadString(r, *file, &out->file));
+  if (out->file.empty()) return r.Fail(*file, "expected a file name, got an empty string");
+  out->resolved_file = ResolvePath(r, *file, out->file);
+  MESHTWIN_RETURN_IF_ERROR(s.String("format", &out->format));
+  if (out->format != "auto" && out->format != "csv" && out->format != "hdf5" &&
+      out->format != "prometheus-json") {
+    return s.Fail("format", absl::StrCat("expected auto, csv, hdf5 or prometheus-json, got ",
+                                         out->format));
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.String("time_col", &o.time_col));
+  std::string value_col;
+  MESHTWIN_RETURN_IF_ERROR(s.String("value_col", &value_col));
+  if (!value_col.empty()) o.value_cols = {value_col};
+  MESHTWIN_RETURN_IF_ERROR(s.Bool("no_time_col", &o.no_time_col));
+  std::string text;
+  if (const Item* tf = s.Find("time_format")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *tf, &text));
+    absl::StatusOr<TimeFormat> f = ParseTimeFormatName(text);
+    if (!f.ok()) return r.Fail(*tf, f.status().message());
+    o.time_format = *f;
+  }
+  if (const Item* start = s.Find("start")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *start, &text));
+    absl::StatusOr<double> t = ParseTimestamp(text);
+    if (!t.ok()) return r.Fail(*start, t.status().message());
+    o.start = *t;
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("step", Range{0, 86400, false, false}, &o.step));
+  if (const Item* agg = s.Find("agg")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *agg, &text));
+    absl::StatusOr<Aggregation> a = ParseAggregation(text);
+    if (!a.ok()) return r.Fail(*agg, a.status().message());
+    o.agg = *a;
+  }
+  if (const Item* fill = s.Find("fill")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *fill, &text));
+    absl::StatusOr<GapFill> f = ParseGapFill(text);
+    if (!f.ok()) return r.Fail(*fill, f.status().message());
+    o.fill = *f;
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Number("scale", Above(0), &o.scale));
+  if (const Item* missing = s.Find("missing")) {
+    MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items,
+                              ListItems(r, *missing, "a list of readings that mean no data"));
+    for (const Item& m : items) {
+      MESHTWIN_RETURN_IF_ERROR(
+          ReadNumber(r, m, Range{-1e300, 1e300, true, true}, &o.missing_values.emplace_back()));
+    }
+  }
+  if (const Item* events = s.Find("events")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *events, &out->events_file));
+    out->events_file = ResolvePath(r, *events, out->events_file);
+  }
+
+  // Load now, so that a bad trace is reported like any other bad key.
+  absl::StatusOr<Trace> trace;
+  const std::string& path = out->resolved_file;
+  const std::string format =
+      out->format != "auto" ? out->format
+      : LooksLikeHdf5(path) ? "hdf5"
+      : absl::EndsWith(path, ".json") ? "prometheus-json"
+                                       : "csv";
+  ImportReport report;
+  if (format == "hdf5") {
+    trace = ReadTraceFile(path);
+  } else if (format == "prometheus-json") {
+    CsvImportOptions po = o;
+    po.demand_from = DemandFrom::kSum;
+    trace = ImportPrometheusFile(path, po, &report);
+  } else {
+    trace = ImportCsvFile(path, o, &report);
+  }
+  if (!trace.ok()) return r.Fail(*file, trace.status().message());
+  if (format == "hdf5" && o.scale != 1) {
+    for (double& v : trace->demand) v *= o.scale;
+  }
+  if (!out->events_file.empty()) {
+    absl::StatusOr<std::vector<Event>> events = ReadEventsFile(out->events_file);
+    if (!events.ok()) return s.Fail("events", events.status().message());
+    AttachEvents(*trace, *events);
+  }
+  out->loaded = std::make_shared<const Trace>(*std::move(trace));
+  return absl::OkStatus();
+}
+
+absl::Status ReadTrace(const Reporter& r, const Item& item, Seconds duration, TraceSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section trace,
+      Section::Open(r, item,
+                    {"synthetic", "file", "preset", "format", "time_col", "value_col",
+                     "no_time_col", "time_format", "start", "step", "agg", "fill", "scale",
+                     "missing", "events"}));
+  const Item* synthetic = trace.Find("synthetic");
+  const Item* file = trace.Find("file");
+  const Item* preset = trace.Find("preset");
+  if ((synthetic != nullptr) + (file != nullptr) + (preset != nullptr) > 1) {
+    return r.Fail(item, "expected one of synthetic, file or preset, got more than one");
+  }
+  if (file == nullptr) {
+    // The import keys only mean something for a file.
+    for (absl::string_view key : {"format", "time_col", "value_col", "no_time_col", "time_format",
+                                  "start", "step", "agg", "fill", "scale", "missing", "events"}) {
+      if (trace.Find(key) != nullptr) return trace.Fail(key, "expected only with trace.file");
+    }
+  }
+  if (synthetic != nullptr) {
+    out->kind = TraceSpec::Kind::kSynthetic;
+    return ReadSynthetic(r, *synthetic, &out->synthetic);
+  }
+  if (preset != nullptr) {
+    out->kind = TraceSpec::Kind::kPreset;
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *preset, &out->preset));
+    absl::StatusOr<Trace> t = GeneratePreset(out->preset, std::ceil(duration / 86400), 0);
+    if (!t.ok()) return r.Fail(*preset, t.status().message());
+    return absl::OkStatus();
+  }
+  if (file != nullptr) {
+    out->kind = TraceSpec::Kind::kFile;
+    return ReadFileTrace(r, trace, out);
   }
   return absl::OkStatus();
 }
@@ -748,7 +889,26 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
   }
 
   if (const Item* trace = top.Find("trace")) {
-    MESHTWIN_RETURN_IF_ERROR(ReadTrace(r, *trace, &out->trace));
+    MESHTWIN_RETURN_IF_ERROR(ReadTrace(r, *trace, out->duration, &out->trace));
+  }
+  if (const std::shared_ptr<const Trace>& t = out->trace.loaded) {
+    // A replay runs for the length of its trace unless told otherwise, and
+    // never past its end (the simulator would invent the missing demand).
+    const Seconds length = t->end() - t->start;
+    if (top.Find("duration") == nullptr) {
+      out->duration = length;
+    } else if (out->duration > length + 1e-9) {
+      return top.FailAgainst(
+          "duration", {"trace"},
+          absl::StrCat("expected a duration <= the trace's length (", FormatDuration(length),
+                       " of ", out->trace.file, "), got ", FormatDuration(out->duration)));
+    }
+    if (out->control_interval > out->duration) {
+      return top.FailAgainst("control_interval", {"duration", "trace"},
+                             absl::StrCat("expected a duration <= the run's duration (",
+                                          FormatDuration(out->duration), "), got ",
+                                          FormatDuration(out->control_interval)));
+    }
   }
   return ReadPolicy(r, top, out);
 }
@@ -923,6 +1083,22 @@ absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path,
   std::fclose(file);
   if (read_error != 0) return cannot_read(read_error);
   return ParseScenario(text, path, overrides);
+}
+
+Trace BuildTrace(const Scenario& scenario) {
+  switch (scenario.trace.kind) {
+    case TraceSpec::Kind::kFile:
+      return *scenario.trace.loaded;
+    case TraceSpec::Kind::kPreset: {
+      // Validated when the scenario was parsed; the seed is the scenario's.
+      absl::StatusOr<Trace> t = GeneratePreset(scenario.trace.preset,
+                                               std::ceil(scenario.duration / 86400), scenario.seed);
+      return t.ok() ? *std::move(t) : Trace{};
+    }
+    case TraceSpec::Kind::kSynthetic:
+      break;
+  }
+  return GenerateDiurnal(scenario.trace.synthetic, scenario.duration, scenario.seed);
 }
 
 absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario) {

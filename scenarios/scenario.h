@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "datasets/csv_import.h"
 #include "datasets/synthetic.h"
 #include "policies/hpa_policy.h"
 #include "twin/status.h"
@@ -24,8 +25,21 @@ struct PlatformSpec {
   double link_bandwidth = 1.25e9; // bytes/s per host link (10 Gbit/s)
 };
 
+// Where a scenario's demand comes from: exactly one of `synthetic` (the
+// default), `file` (CSV, HDF5 trace or Prometheus JSON, converted on load) or
+// `preset` (a named generator of datasets/presets.h).
 struct TraceSpec {
-  DiurnalParams synthetic;  // the only kind until trace import lands
+  enum class Kind { kSynthetic, kFile, kPreset };
+  Kind kind = Kind::kSynthetic;
+  DiurnalParams synthetic;
+  std::string file;            // as written in the scenario
+  std::string resolved_file;   // relative to the scenario file's directory
+  std::string format = "auto"; // auto | csv | hdf5 | prometheus-json
+  CsvImportOptions import;     // time_col, value_col, scale, step, agg, fill, missing, ...
+  std::string preset;
+  std::string events_file;     // events (CSV or JSON lines) attached to a file trace
+  // The trace a file or preset gave, loaded and validated with the scenario.
+  std::shared_ptr<const Trace> loaded;
 };
 
 struct Scenario {
@@ -60,6 +74,9 @@ absl::StatusOr<Scenario> LoadScenarioFile(const std::string& path,
 
 // The built-in default scenario: the same text as scenarios/default.yaml.
 std::string_view DefaultScenarioText();
+
+// The demand trace the scenario runs against (trace time 0 = run time 0).
+Trace BuildTrace(const Scenario& scenario);
 
 // The policy a scenario names, ready to run.
 absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario);

@@ -201,7 +201,7 @@ class ManagerActor {
         }
       }
       RetireStopped(state_);
-      st.mesh.BeginTick(now, end - now, st.trace.MeanRate(now, end));
+      st.mesh.BeginTick(now, end - now, st.trace.MeanRate(st.trace.start + now, st.trace.start + end));
       st.tick_end = end;
       st.pending = static_cast<int>(st.mesh.working_nodes().size());
       for (int id : st.mesh.working_nodes()) st.slots[static_cast<std::size_t>(id)].wake->release();
@@ -316,8 +316,15 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
   r.policy = std::string(policy->name());
   r.seed = scenario.seed;
   r.control_interval = scenario.control_interval;
+  r.trace_epoch = trace.epoch + trace.start;
   for (const NodeTypeSpec& t : scenario.node_types) r.node_types.push_back(t.name);
+  // Events in run time, like every other time in the results.
   r.events = trace.events;
+  for (Event& e : r.events) {
+    e.start -= trace.start;
+    e.end -= trace.start;
+    e.announced -= trace.start;
+  }
   r.summary = Summarize(st);
   return std::move(st.results);
 }

@@ -1,0 +1,195 @@
+// End-to-end: getting history in. `trace import|generate|inspect`,
+// `events tag`, `logs import`, and a scenario that replays a real trace.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "datasets/results_file.h"
+#include "tests/test_util.h"
+
+namespace meshtwin {
+namespace {
+
+using ::meshtwin::testing::CommandResult;
+using ::meshtwin::testing::ReadFileBytes;
+using ::meshtwin::testing::RunMeshtwin;
+using ::meshtwin::testing::ScratchDir;
+using ::meshtwin::testing::TestData;
+using ::testing::HasSubstr;
+
+nlohmann::json Inspect(const std::string& path) {
+  CommandResult r = RunMeshtwin({"trace", "inspect", path, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
+}
+
+TEST(TraceE2E, GenerateWritesTheTraceAndItsEventsAlongside) {
+  const std::string dir = ScratchDir();
+  CommandResult r = RunMeshtwin({"trace", "generate", "--preset", "product-launch", "--days", "3",
+                                 "--seed", "9", "--out", dir + "/launch.h5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = Inspect(dir + "/launch.h5");
+  EXPECT_EQ(j["rows"], 3 * 1440);
+  EXPECT_EQ(j["step_s"], 60);
+  ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["category"], "launch");
+  // The events file holds the same event with absolute times.
+  const std::string events = ReadFileBytes(dir + "/launch.events.csv");
+  EXPECT_THAT(events, HasSubstr("start,end,announced,source,category,magnitude,text"));
+  EXPECT_THAT(events, HasSubstr(j["events"][0]["start"].get<std::string>()));
+  // Same seed, same bytes.
+  ASSERT_EQ(RunMeshtwin({"trace", "generate", "--preset", "product-launch", "--days", "3", "--seed",
+                         "9", "--out", dir + "/again.h5"})
+                .exit_code,
+            0);
+  EXPECT_EQ(ReadFileBytes(dir + "/launch.h5"), ReadFileBytes(dir + "/again.h5"));
+}
+
+TEST(TraceE2E, GenerateRefusesAnUnknownPreset) {
+  const std::string dir = ScratchDir();
+  CommandResult r = RunMeshtwin({"trace", "generate", "--preset", "cyber-tuesday", "--out",
+                                 dir + "/x.h5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--preset"));
+  EXPECT_THAT(r.err, HasSubstr("flash-crowd"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.h5"));
+}
+
+TEST(TraceE2E, ImportKeepsGapsAsMissingAndAttachesEvents) {
+  const std::string dir = ScratchDir();
+  std::ofstream(dir + "/load.csv") << "time,rps\n"
+                                      "2024-03-01 00:00,100\n"
+                                      "2024-03-01 00:01,110\n"
+                                      "2024-03-01 00:04,140\n"
+                                      "2024-03-01 00:05,150\n";
+  std::ofstream(dir + "/events.csv")
+      << "start,end,announced,source,category,magnitude,text\n"
+         "2024-03-01T00:03:00Z,,2024-02-29T12:00:00Z,news,launch,2,\"Launch, at last\"\n";
+  CommandResult r = RunMeshtwin({"trace", "import", dir + "/load.csv", "--events",
+                                 dir + "/events.csv", "--out", dir + "/t.h5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("2 samples missing in 1 gap"));
+  nlohmann::json j = Inspect(dir + "/t.h5");
+  EXPECT_EQ(j["rows"], 6);
+  ASSERT_EQ(j["gaps"].size(), 1u);
+  EXPECT_EQ(j["gaps"][0]["start"], "2024-03-01T00:02:00Z");
+  EXPECT_EQ(j["gaps"][0]["samples"], 2);
+  EXPECT_EQ(j["demand"]["missing"], 2);
+  ASSERT_EQ(j["events"].size(), 1u);
+  EXPECT_EQ(j["events"][0]["start"], "2024-03-01T00:03:00Z");
+  EXPECT_EQ(j["events"][0]["announced"], "2024-02-29T12:00:00Z");
+
+  // With --fill linear the gap is interpolated: 110 -> 140 in three steps.
+  ASSERT_EQ(RunMeshtwin({"trace", "import", dir + "/load.csv", "--fill", "linear", "--out",
+                         dir + "/filled.h5"})
+                .exit_code,
+            0);
+  EXPECT_EQ(Inspect(dir + "/filled.h5")["demand"]["missing"], 0);
+}
+
+TEST(TraceE2E, BadCsvNamesFileLineAndColumnAndWritesNothing) {
+  const std::string dir = ScratchDir();
+  std::ofstream(dir + "/bad.csv") << "ts,rps\n2024-03-01T00:00:00Z,10\n2024-03-01T00:01:00Z,-3\n";
+  CommandResult r = RunMeshtwin({"trace", "import", dir + "/bad.csv", "--out", dir + "/t.h5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("bad.csv:3:"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/t.h5"));
+  // A results file is not a trace.
+  const std::string results = dir + "/r.h5";
+  ASSERT_EQ(RunMeshtwin({"simulate", TestData("step.yaml"), "--set", "duration=10m", "--out",
+                         results, "-q"})
+                .exit_code,
+            0);
+  CommandResult wrong = RunMeshtwin({"trace", "inspect", results});
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_THAT(wrong.err, HasSubstr("meshtwin-trace"));
+}
+
+TEST(TraceE2E, RealGoogleTraceImportsWithoutATimeColumn) {
+  const std::string source = std::string(MESHTWIN_SOURCE_ROOT) +
+                             "/../shared/datasets/google2019/"
+                             "instance_usage_grouped_300_seconds_month.csv";
+  if (!std::filesystem::exists(source)) GTEST_SKIP() << "shared datasets not present: " << source;
+  const std::string dir = ScratchDir();
+  CommandResult r = RunMeshtwin({"trace", "import", source, "--no-time-col", "--start",
+                                 "2019-05-01", "--step", "5m", "--value-col", "avg_cpu", "--out",
+                                 dir + "/g.h5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = Inspect(dir + "/g.h5");
+  EXPECT_EQ(j["rows"], 8064);
+  EXPECT_EQ(j["start"], "2019-05-01T00:00:00Z");
+  EXPECT_EQ(j["end"], "2019-05-29T00:00:00Z");
+  // Four weeks of a real cluster: a clear weekly pattern.
+  EXPECT_GT(j["demand"]["weekly_seasonality"].get<double>(), 0.3);
+}
+
+TEST(TraceE2E, EventsTagFillsCategoriesFromText) {
+  const std::string dir = ScratchDir();
+  std::ofstream(dir + "/feed.csv")
+      << "start,end,announced,source,category,magnitude,text\n"
+         "2024-11-29T05:00:00Z,,,news,,3,Black Friday deals go live\n"
+         "2024-09-10T17:00:00Z,,2024-09-03T00:00:00Z,news,,2,Apple unveils new iPhone at keynote\n"
+         "2024-06-01T00:00:00Z,,,news,weather,1,Already tagged\n";
+  CommandResult r = RunMeshtwin({"events", "tag", dir + "/feed.csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("news,sale,3,Black Friday deals go live"));
+  EXPECT_THAT(r.out, HasSubstr("news,launch,2,Apple unveils new iPhone at keynote"));
+  EXPECT_THAT(r.out, HasSubstr("news,weather,1,Already tagged"));
+
+  std::ofstream(dir + "/dict.yaml") << "campaign:\n  - deals\n";
+  CommandResult custom = RunMeshtwin({"events", "tag", dir + "/feed.csv", "--dict",
+                                      dir + "/dict.yaml", "--out", dir + "/tagged.csv"});
+  ASSERT_EQ(custom.exit_code, 0) << custom.err;
+  EXPECT_THAT(ReadFileBytes(dir + "/tagged.csv"), HasSubstr("news,campaign,3,Black Friday"));
+}
+
+TEST(TraceE2E, LogsImportGivesRatesAndPercentiles) {
+  const std::string dir = ScratchDir();
+  std::ofstream logs(dir + "/app.jsonl");
+  // Minute 0: 6 requests, one 503; minute 1: 3 requests. One broken line.
+  for (int i = 0; i < 6; ++i) {
+    logs << R"({"timestamp":"2024-03-01T10:00:)" << (10 + i) << R"(Z","level":"info","latency_ms":)"
+         << 10 * (i + 1) << R"(,"status":)" << (i == 5 ? 503 : 200) << "}\n";
+  }
+  logs << "this is not json\n";
+  for (int i = 0; i < 3; ++i) {
+    logs << R"({"timestamp":"2024-03-01T10:01:0)" << i << R"(Z","latency_ms":5,"status":200})" << "\n";
+  }
+  logs.close();
+  CommandResult r = RunMeshtwin({"logs", "import", dir + "/app.jsonl", "--step", "60s", "--out",
+                                 dir + "/s.h5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("app.jsonl:7"));  // the broken line is reported
+  nlohmann::json j = Inspect(dir + "/s.h5");
+  EXPECT_EQ(j["rows"], 2);
+  EXPECT_DOUBLE_EQ(j["demand"]["max"].get<double>(), 6.0 / 60);
+  EXPECT_DOUBLE_EQ(j["channels"]["error_rate"]["max"].get<double>(), 1.0 / 60);
+  EXPECT_DOUBLE_EQ(j["channels"]["latency_p50_ms"]["max"].get<double>(), 35);
+  // --bad-lines fail refuses the file at the broken line.
+  CommandResult strict = RunMeshtwin({"logs", "import", dir + "/app.jsonl", "--bad-lines", "fail",
+                                      "--out", dir + "/strict.h5"});
+  EXPECT_EQ(strict.exit_code, 2);
+  EXPECT_THAT(strict.err, HasSubstr("app.jsonl:7"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/strict.h5"));
+}
+
+TEST(TraceE2E, ScenarioReplaysARealTraceForItsWholeLength) {
+  const std::string out = ScratchDir() + "/r.h5";
+  CommandResult r = RunMeshtwin({"simulate", TestData("replay.yaml"), "--out", out, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json s = nlohmann::json::parse(r.out);
+  EXPECT_EQ(s["duration_s"], 7 * 86400);
+  EXPECT_EQ(s["ticks"], 7 * 1440);
+  absl::StatusOr<ResultsData> data = ReadResultsFile(out);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_DOUBLE_EQ(data->trace_epoch, 1556668800);  // 2019-05-01T00:00:00Z
+  // Demand follows the trace: avg_cpu 0.44 x 20,000 at the start.
+  EXPECT_NEAR(data->ticks.demand[0], 0.4416155843647663 * 20000, 1e-6);
+}
+
+}  // namespace
+}  // namespace meshtwin
