@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "apps/model_command.h"
 #include "apps/simulate_command.h"
 #include "apps/trace_command.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   meshtwin::RegisterTraceCommands(app, &exit_code);
   meshtwin::RegisterEventsCommands(app, &exit_code);
   meshtwin::RegisterLogsCommands(app, &exit_code);
+  meshtwin::RegisterModelCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

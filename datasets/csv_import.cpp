@@ -16,12 +16,7 @@
 #include "datasets/csv_import.h"
 #include "datasets/import_internal.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -33,9 +28,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "datasets/text_util.h"
 
 namespace meshtwin {
 namespace {
+
+using text_util::Absl;
+using text_util::EqualsIgnoreCase;
+using text_util::Num;
+using text_util::Quoted;
+using text_util::TrimBlanks;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -51,22 +53,6 @@ constexpr double kGridTolerance = 1e-6;
 constexpr std::size_t kMaxGapWarnings = 10;
 
 constexpr char kTimeColumnNames[][10] = {"time", "timestamp", "ts", "date", "datetime"};
-
-// Shortest text that reads back as the same double ("300", "0.1", "1709294400").
-std::string FormatNumber(double v) {
-  char buf[32];
-  const auto result = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, result.ptr);
-}
-
-// A field as users see it in a message: quoted, and cut when long.
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 40;
-  if (s.size() > kMax) return absl::StrCat("'", absl::string_view(s.data(), kMax), "...'");
-  return absl::StrCat("'", absl::string_view(s.data(), s.size()), "'");
-}
-
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 const char* AggregationName(Aggregation a) {
   switch (a) {
@@ -92,21 +78,6 @@ const char* GapFillName(GapFill f) {
       return "previous";
   }
   return "?";
-}
-
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // Byte offset of the first byte of `s` that breaks UTF-8, or npos.
@@ -224,7 +195,7 @@ absl::Status SplitRecord(const char*& p, const char* end, const CsvErrors& error
         return errors.At(record, record_line, p,
                          absl::StrCat("expected ',' or the end of the line after a closing "
                                       "quote, got ",
-                                      Quote(std::string_view(p, 1))));
+                                      Quoted(std::string_view(p, 1))));
       }
     } else {
       const char* const start = p;
@@ -285,10 +256,10 @@ std::string HeaderList(const std::vector<std::string>& header) {
 absl::Status CheckOptions(const CsvErrors& errors, const CsvImportOptions& options) {
   if (!(options.step >= 0) || !std::isfinite(options.step)) {
     return errors.File(absl::StrCat("expected a step > 0 seconds (or 0 to infer it), got ",
-                                    FormatNumber(options.step)));
+                                    Num(options.step)));
   }
   if (!std::isfinite(options.scale)) {
-    return errors.File(absl::StrCat("expected a finite scale, got ", FormatNumber(options.scale)));
+    return errors.File(absl::StrCat("expected a finite scale, got ", Num(options.scale)));
   }
   if (options.no_time_col) {
     if (!options.time_col.empty()) {
@@ -302,7 +273,7 @@ absl::Status CheckOptions(const CsvErrors& errors, const CsvImportOptions& optio
     }
     if (!std::isfinite(options.start)) {
       return errors.File(
-          absl::StrCat("expected a finite start time, got ", FormatNumber(options.start)));
+          absl::StrCat("expected a finite start time, got ", Num(options.start)));
     }
   }
   return absl::OkStatus();
@@ -369,55 +340,22 @@ absl::StatusOr<double> CheckReading(double reading, std::string_view text, std::
   }
   if (!std::isfinite(reading)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected a finite number in ", Absl(where), ", got ", Quote(text),
+        absl::StrCat("expected a finite number in ", Absl(where), ", got ", Quoted(text),
                      " (leave the field empty for a missing sample)"));
   }
   const double v = reading * options.scale;
   if (v < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected a non-negative number in ", Absl(where), ", got ", Quote(text),
+        absl::StrCat("expected a non-negative number in ", Absl(where), ", got ", Quoted(text),
                      options.scale != 1 ? " after scaling" : "", " (negative demand)"));
   }
   if (v > options.max_value) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected at most ", FormatNumber(options.max_value), " in ", Absl(where),
-                     ", got ", Quote(text), options.scale != 1 ? " after scaling" : "",
+        absl::StrCat("expected at most ", Num(options.max_value), " in ", Absl(where),
+                     ", got ", Quoted(text), options.scale != 1 ? " after scaling" : "",
                      " (absurd value; raise the maximum if it is real)"));
   }
   return v;
-}
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  const auto fail = [&](int err) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot read: ", std::strerror(err)));
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(errno);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-    const int err = S_ISDIR(st.st_mode) ? EISDIR : errno;
-    ::close(fd);
-    return fail(err);
-  }
-  std::string data;
-  // st_size is a hint only (pipes and /proc report 0): read until EOF.
-  data.resize(static_cast<std::size_t>(std::max<off_t>(st.st_size, 0)) + 1);
-  std::size_t used = 0;
-  for (;;) {
-    if (used == data.size()) data.resize(data.size() * 2 + 65536);
-    const ssize_t got = ::read(fd, data.data() + used, data.size() - used);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return fail(err);
-    }
-    if (got == 0) break;
-    used += static_cast<std::size_t>(got);
-  }
-  ::close(fd);
-  data.resize(used);
-  return data;
 }
 
 absl::StatusOr<Trace> BuildTrace(const std::vector<SeriesView>& series, double time_origin,
@@ -428,7 +366,7 @@ absl::StatusOr<Trace> BuildTrace(const std::vector<SeriesView>& series, double t
   if (series.empty()) return errors.File("expected at least one value series, got none");
   if (!(options.step >= 0) || !std::isfinite(options.step)) {
     return errors.File(absl::StrCat("expected a step > 0 seconds (or 0 to infer it), got ",
-                                    FormatNumber(options.step)));
+                                    Num(options.step)));
   }
 
   // Each distinct time column once (CSV value columns share one), in order.
@@ -524,9 +462,9 @@ absl::StatusOr<Trace> BuildTrace(const std::vector<SeriesView>& series, double t
   const double span = (t_max - t_min) / step;
   if (span + 1 > static_cast<double>(kMaxSamples)) {
     return errors.File(absl::StrCat(
-        "expected at most ", kMaxSamples, " samples, got a time axis of ", FormatNumber(span + 1),
+        "expected at most ", kMaxSamples, " samples, got a time axis of ", Num(span + 1),
         " (", FormatIso8601(time_origin + t_min), " to ", FormatIso8601(time_origin + t_max),
-        " every ", FormatNumber(step), " s); check the step and the time column"));
+        " every ", Num(step), " s); check the step and the time column"));
   }
   const std::size_t n = static_cast<std::size_t>(std::floor(span + kGridTolerance)) + 1;
   const auto bucket = [&](double t) {
@@ -595,7 +533,7 @@ absl::StatusOr<Trace> BuildTrace(const std::vector<SeriesView>& series, double t
   if (off_grid > 0) {
     report->warnings.push_back(
         absl::StrCat(off_grid, off_grid == 1 ? " row was" : " rows were", " not on the inferred ",
-                     FormatNumber(step), " s grid; each was combined (",
+                     Num(step), " s grid; each was combined (",
                      AggregationName(options.agg), ") into the sample it falls in"));
   }
   const double epoch = time_origin + t_min;
@@ -651,7 +589,7 @@ absl::StatusOr<Trace> BuildTrace(const std::vector<SeriesView>& series, double t
     }
   }
   trace.provenance =
-      absl::StrCat(provenance, " step=", FormatNumber(step), " agg=", AggregationName(options.agg));
+      absl::StrCat(provenance, " step=", Num(step), " agg=", AggregationName(options.agg));
   if (options.fill != GapFill::kNone) {
     absl::StrAppend(&trace.provenance, " fill=", GapFillName(options.fill));
   }
@@ -665,7 +603,7 @@ absl::StatusOr<Aggregation> ParseAggregation(std::string_view name) {
   if (name == "mean") return Aggregation::kMean;
   if (name == "max") return Aggregation::kMax;
   return absl::InvalidArgumentError(
-      absl::StrCat("expected an aggregation sum, mean or max, got ", Quote(name)));
+      absl::StrCat("expected an aggregation sum, mean or max, got ", Quoted(name)));
 }
 
 absl::StatusOr<GapFill> ParseGapFill(std::string_view name) {
@@ -674,7 +612,7 @@ absl::StatusOr<GapFill> ParseGapFill(std::string_view name) {
   if (name == "zero") return GapFill::kZero;
   if (name == "previous") return GapFill::kPrevious;
   return absl::InvalidArgumentError(
-      absl::StrCat("expected a gap fill none, linear, zero or previous, got ", Quote(name)));
+      absl::StrCat("expected a gap fill none, linear, zero or previous, got ", Quoted(name)));
 }
 
 absl::StatusOr<Trace> ImportCsvText(std::string_view text, std::string_view source_name,
@@ -841,7 +779,7 @@ absl::StatusOr<Trace> ImportCsvText(std::string_view text, std::string_view sour
       if (ec != std::errc() || ptr != last) {
         return errors.At(
             record, record_line, f.raw,
-            absl::StrCat("expected a number in ", where[c], ", got ", Quote(s),
+            absl::StrCat("expected a number in ", where[c], ", got ", Quoted(s),
                          ec == std::errc::result_out_of_range ? " (out of range)" : ""));
       }
       absl::StatusOr<double> v = import_internal::CheckReading(reading, s, where[c], options);
@@ -870,13 +808,13 @@ absl::StatusOr<Trace> ImportCsvText(std::string_view text, std::string_view sour
   }
   std::string provenance = absl::StrCat("csv:", Absl(source_name),
                                         " time_col=", options.no_time_col ? "(none)" : time_name);
-  if (options.no_time_col) absl::StrAppend(&provenance, " start=", FormatNumber(options.start));
+  if (options.no_time_col) absl::StrAppend(&provenance, " start=", Num(options.start));
   absl::StrAppend(&provenance, " value_cols=", value_names);
-  if (options.scale != 1) absl::StrAppend(&provenance, " scale=", FormatNumber(options.scale));
+  if (options.scale != 1) absl::StrAppend(&provenance, " scale=", Num(options.scale));
   if (!options.missing_values.empty()) {
     absl::StrAppend(&provenance, " missing=");
     for (std::size_t i = 0; i < options.missing_values.size(); ++i) {
-      absl::StrAppend(&provenance, i == 0 ? "" : ",", FormatNumber(options.missing_values[i]));
+      absl::StrAppend(&provenance, i == 0 ? "" : ",", Num(options.missing_values[i]));
     }
   }
   return import_internal::BuildTrace(series, time_origin, source_name, std::move(provenance),
@@ -885,7 +823,7 @@ absl::StatusOr<Trace> ImportCsvText(std::string_view text, std::string_view sour
 
 absl::StatusOr<Trace> ImportCsvFile(const std::string& path, const CsvImportOptions& options,
                                     ImportReport* report) {
-  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, import_internal::ReadWholeFile(path));
+  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, text_util::ReadWholeFile(path));
   return ImportCsvText(text, path, options, report);
 }
 

@@ -1,16 +1,14 @@
 #include "datasets/csv_import.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <numeric>
 #include <string>
 #include <vector>
 
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -18,6 +16,7 @@ namespace meshtwin {
 namespace {
 
 namespace fs = std::filesystem;
+using test_util::Msg;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -28,8 +27,6 @@ using ::testing::StartsWith;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double k2024_03_01_noon = 1709294400;
-
-std::string Msg(const absl::Status& status) { return std::string(status.message()); }
 
 // Imports `text` as if it came from a file called in.csv.
 absl::StatusOr<Trace> Import(const std::string& text, const CsvImportOptions& options = {},
@@ -480,13 +477,8 @@ TEST(CsvImport, MissingFileIsNotFound) {
 }
 
 TEST(CsvImport, FileErrorsNameThePath) {
-  const std::string path =
-      (fs::path(::testing::TempDir()) / ("csv_import_test." + std::to_string(::getpid()) + ".csv"))
-          .string();
-  {
-    std::ofstream out(path, std::ios::binary);
-    out << "time,rps\n0,1\n60,oops\n";
-  }
+  const std::string path = test_util::TempPath("csv_import_test", ".csv").string();
+  test_util::WriteBytes(path, "time,rps\n0,1\n60,oops\n");
   absl::StatusOr<Trace> t = ImportCsvFile(path, {}, nullptr);
   fs::remove(path);
   EXPECT_EQ(Msg(t.status()), path + ":3:4: expected a number in column 'rps', got 'oops'");

@@ -2,16 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
-#include <system_error>
+
+#include "datasets/text_util.h"
 
 namespace meshtwin {
 
@@ -20,21 +16,11 @@ std::string_view DefaultKeywordDictionaryText();
 
 namespace {
 
-std::string Str(std::string_view s) { return std::string(s); }
-
-// Concatenates text pieces. (operator+ on a literal and a temporary string
-// trips a false -Wrestrict in g++ 12 at -O3.)
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  out.reserve((std::string_view(parts).size() + ...));
-  (out.append(std::string_view(parts)), ...);
-  return out;
-}
-
-absl::Status Bad(std::string_view source, int line, const std::string& what) {
-  return absl::InvalidArgumentError(Str(source) + ":" + std::to_string(line) + ": " + what);
-}
+using text_util::Cat;
+using text_util::EqualsIgnoreCase;
+using text_util::LineError;
+using text_util::Str;
+using text_util::TrimBlanks;
 
 // yaml-cpp counts lines from 0 (and -1 when it has no position).
 int LineOf(const YAML::Node& node) { return node.Mark().line < 0 ? 1 : node.Mark().line + 1; }
@@ -54,27 +40,11 @@ const char* KindOf(const YAML::Node& node) {
   }
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Letters, digits and every byte of a multi-byte UTF-8 sequence are word
 // characters, so "café" stays one word; everything else separates words.
 bool IsWordChar(char c) {
   const auto u = static_cast<unsigned char>(c);
   return (u >= '0' && u <= '9') || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || u >= 0x80;
-}
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
 }
 
 // The next word of `s` at or after `pos`, advancing `pos` past it; empty at
@@ -126,12 +96,14 @@ absl::StatusOr<KeywordDictionary> ParseKeywordDictionary(std::string_view yaml_t
   try {
     root = YAML::Load(Str(yaml_text));
   } catch (const YAML::Exception& e) {
-    return Bad(source_name, e.mark.line < 0 ? 1 : e.mark.line + 1,
-               "expected YAML, got a syntax error: " + e.msg);
+    return LineError(source_name, e.mark.line < 0 ? 1 : e.mark.line + 1,
+                     "expected YAML, got a syntax error: " + e.msg);
   }
   const std::string expected = "expected a mapping of category -> list of keywords";
-  if (root.IsNull()) return Bad(source_name, 1, expected + ", got an empty document");
-  if (!root.IsMap()) return Bad(source_name, LineOf(root), expected + ", got " + KindOf(root));
+  if (root.IsNull()) return LineError(source_name, 1, expected + ", got an empty document");
+  if (!root.IsMap()) {
+    return LineError(source_name, LineOf(root), expected + ", got " + KindOf(root));
+  }
 
   KeywordDictionary dictionary;
   std::map<std::string, int> first_line;  // category -> line of its first appearance
@@ -141,16 +113,16 @@ absl::StatusOr<KeywordDictionary> ParseKeywordDictionary(std::string_view yaml_t
     const YAML::Node key = it->first;
     const YAML::Node value = it->second;
     const int key_line = LineOf(key);
-    if (!key.IsScalar() || Trim(key.Scalar()).empty()) {
-      return Bad(
+    if (!key.IsScalar() || TrimBlanks(key.Scalar()).empty()) {
+      return LineError(
           source_name, key_line,
           Cat("expected a category name, got ", key.IsScalar() ? "an empty one" : KindOf(key)));
     }
-    const std::string category = Str(Trim(key.Scalar()));
+    const std::string category = Str(TrimBlanks(key.Scalar()));
     if (const auto [seen, inserted] = first_line.emplace(category, key_line); !inserted) {
-      return Bad(source_name, key_line,
-                 "expected each category once, got '" + category + "' again (first on line " +
-                     std::to_string(seen->second) + ")");
+      return LineError(source_name, key_line,
+                       "expected each category once, got '" + category + "' again (first on line " +
+                           std::to_string(seen->second) + ")");
     }
     if (!value.IsSequence()) {
       // A null value has no useful position of its own; its key has.
@@ -158,26 +130,27 @@ absl::StatusOr<KeywordDictionary> ParseKeywordDictionary(std::string_view yaml_t
       std::string got = KindOf(value);
       if (value.IsScalar())
         got += " '" + value.Scalar() + "' (write a list: [" + value.Scalar() + "])";
-      return Bad(source_name, line, category + ": expected a list of keywords, got " + got);
+      return LineError(source_name, line, category + ": expected a list of keywords, got " + got);
     }
     if (value.size() == 0) {
-      return Bad(source_name, LineOf(value),
-                 category + ": expected a list of keywords, got an empty list");
+      return LineError(source_name, LineOf(value),
+                       category + ": expected a list of keywords, got an empty list");
     }
     std::vector<std::string> keywords;
     for (const YAML::Node& item : value) {
       if (!item.IsScalar()) {
-        return Bad(source_name, LineOf(item),
-                   category + ": expected a keyword, got " + KindOf(item));
+        return LineError(source_name, LineOf(item),
+                         category + ": expected a keyword, got " + KindOf(item));
       }
-      const std::string_view keyword = Trim(item.Scalar());
+      const std::string_view keyword = TrimBlanks(item.Scalar());
       if (keyword.empty()) {
-        return Bad(source_name, LineOf(item), category + ": expected a keyword, got an empty one");
+        return LineError(source_name, LineOf(item),
+                         category + ": expected a keyword, got an empty one");
       }
       std::size_t pos = 0;
       if (NextWord(keyword, pos).empty()) {
         // Punctuation separates words, so such a keyword could never match.
-        return Bad(
+        return LineError(
             source_name, LineOf(item),
             category + ": expected a keyword with a letter or digit, got '" + Str(keyword) + "'");
       }
@@ -189,14 +162,7 @@ absl::StatusOr<KeywordDictionary> ParseKeywordDictionary(std::string_view yaml_t
 }
 
 absl::StatusOr<KeywordDictionary> LoadKeywordDictionary(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(path + ": expected a file, got a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(path + ": cannot read: " + std::strerror(errno));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, text_util::ReadTextFile(path));
   return ParseKeywordDictionary(text, path);
 }
 

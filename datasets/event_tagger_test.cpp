@@ -1,12 +1,10 @@
 #include "datasets/event_tagger.h"
 
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -113,9 +111,8 @@ TEST(ParseKeywordDictionary, ErrorsNameFileAndLine) {
 }
 
 TEST(LoadKeywordDictionary, ReadsAFileAndReportsAMissingOne) {
-  const fs::path path =
-      fs::path(::testing::TempDir()) / ("keywords_test." + std::to_string(::getpid()) + ".yaml");
-  std::ofstream(path) << "deploy: [rollout, canary]\n";
+  const fs::path path = test_util::TempPath("keywords_test", ".yaml");
+  test_util::WriteBytes(path.string(), "deploy: [rollout, canary]\n");
   absl::StatusOr<KeywordDictionary> d = LoadKeywordDictionary(path.string());
   fs::remove(path);
   ASSERT_TRUE(d.ok()) << d.status();

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,12 +20,21 @@
 #include <utility>
 #include <vector>
 
+#include "datasets/text_util.h"
 #include "datasets/timestamp.h"
 
 namespace meshtwin {
 namespace {
 
 using Json = nlohmann::json;
+using text_util::Cat;
+using text_util::JsonTypeName;
+using text_util::LineError;
+using text_util::NextLine;
+using text_util::Num;
+using text_util::Shown;
+using text_util::Str;
+using text_util::TrimBlanksAndCr;
 
 // The columns of an event file, in the order EventsToCsv writes them.
 constexpr std::array<std::string_view, 7> kColumns = {
@@ -35,30 +43,9 @@ enum Column { kStart, kEnd, kAnnounced, kSource, kCategory, kMagnitude, kText };
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-std::string Str(std::string_view s) { return std::string(s); }
-
-// Concatenates text pieces. (operator+ on a literal and a temporary string
-// trips a false -Wrestrict in g++ 12 at -O3.)
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  out.reserve((std::string_view(parts).size() + ...));
-  (out.append(std::string_view(parts)), ...);
-  return out;
-}
-
-// Shortest text that reads back as the same double.
-std::string Num(double v) {
-  char buf[32];
-  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, ptr) : std::string("?");
-}
-
-// A value as the user wrote it, shortened so one bad row cannot flood a message.
-std::string Quoted(std::string_view s) {
-  constexpr std::size_t kMax = 60;
-  return s.size() > kMax ? Cat("'", s.substr(0, kMax), "...'") : Cat("'", s, "'");
-}
+// A value as the user wrote it, shortened so one bad row cannot flood a
+// message. Event messages keep 60 bytes (the importers' keep 40).
+std::string Quoted(std::string_view s) { return text_util::Quoted(s, 60); }
 
 std::string ExpectedColumns() {
   std::string out;
@@ -66,20 +53,9 @@ std::string ExpectedColumns() {
   return out;
 }
 
-std::string_view TrimBlanks(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 bool IsBlank(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; });
-}
-
-absl::Status Bad(std::string_view source, int line, std::string_view what) {
-  return absl::InvalidArgumentError(Str(source) + ":" + std::to_string(line) + ": " + Str(what));
 }
 
 // A NUL byte never occurs in a text file; reporting it up front beats a
@@ -89,8 +65,8 @@ absl::Status CheckText(std::string_view text, std::string_view source) {
   if (nul == std::string_view::npos) return absl::OkStatus();
   const auto line =
       1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
-  return Bad(source, static_cast<int>(line),
-             "expected a text file of events, got binary data (a NUL byte)");
+  return LineError(source, static_cast<int>(line),
+                   "expected a text file of events, got binary data (a NUL byte)");
 }
 
 std::string_view StripBom(std::string_view text) {
@@ -113,7 +89,7 @@ struct RawEvent {
 };
 
 absl::StatusOr<double> ParseMagnitude(std::string_view raw) {
-  std::string_view s = TrimBlanks(raw);
+  std::string_view s = TrimBlanksAndCr(raw);
   if (s.empty()) return 0.0;
   if (s.front() == '+') s.remove_prefix(1);  // from_chars does not take a '+'
   double v = 0;
@@ -129,7 +105,7 @@ absl::StatusOr<double> ParseMagnitude(std::string_view raw) {
 // caller to prefix with FILE:LINE.
 absl::StatusOr<Event> BuildEvent(const RawEvent& raw, TimeParsers& parsers) {
   Event e;
-  if (TrimBlanks(raw.start).empty()) {
+  if (TrimBlanksAndCr(raw.start).empty()) {
     return absl::InvalidArgumentError("start: expected a timestamp, got an empty field");
   }
   auto time = [](TimestampParser& p, std::string_view value,
@@ -139,18 +115,18 @@ absl::StatusOr<Event> BuildEvent(const RawEvent& raw, TimeParsers& parsers) {
     return *t;
   };
   MESHTWIN_ASSIGN_OR_RETURN(e.start, time(parsers.start, raw.start, "start"));
-  if (!TrimBlanks(raw.end).empty()) {
+  if (!TrimBlanksAndCr(raw.end).empty()) {
     MESHTWIN_ASSIGN_OR_RETURN(e.end, time(parsers.end, raw.end, "end"));
     if (e.end < e.start) {
       return absl::InvalidArgumentError(Cat("end: expected a time at or after start (",
                                             FormatIso8601(e.start), "), got ", FormatIso8601(e.end),
-                                            " (", Quoted(TrimBlanks(raw.end)), ")"));
+                                            " (", Quoted(TrimBlanksAndCr(raw.end)), ")"));
     }
   }
   // An event may become known after it began (a flash crowd noticed late):
   // `announced` > `start` is allowed, the forecaster just learns of it late.
   e.announced = e.start;
-  if (!TrimBlanks(raw.announced).empty()) {
+  if (!TrimBlanksAndCr(raw.announced).empty()) {
     MESHTWIN_ASSIGN_OR_RETURN(e.announced, time(parsers.announced, raw.announced, "announced"));
   }
   MESHTWIN_ASSIGN_OR_RETURN(e.magnitude, ParseMagnitude(raw.magnitude));
@@ -224,7 +200,7 @@ class CsvReader {
   void ReadUnquoted(std::string& field) {
     const std::size_t begin = pos_;
     while (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\n') ++pos_;
-    field = Str(TrimBlanks(text_.substr(begin, pos_ - begin)));
+    field = Str(TrimBlanksAndCr(text_.substr(begin, pos_ - begin)));
   }
 
   absl::Status ReadQuoted(std::string& field) {
@@ -232,9 +208,10 @@ class CsvReader {
     ++pos_;  // the opening quote
     while (true) {
       if (pos_ >= text_.size()) {
-        return Bad(source_, first_line,
-                   "expected a closing quote for the field opened on this line, got the end of "
-                   "the file");
+        return LineError(
+            source_, first_line,
+            "expected a closing quote for the field opened on this line, got the end of "
+            "the file");
       }
       const char c = text_[pos_];
       if (c == '"') {
@@ -260,9 +237,10 @@ class CsvReader {
       ++pos_;
     }
     if (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != '\n') {
-      return Bad(source_, line_,
-                 std::string("expected ',' or the end of the line after a closing quote, got '") +
-                     text_[pos_] + "'");
+      return LineError(
+          source_, line_,
+          std::string("expected ',' or the end of the line after a closing quote, got '") +
+              text_[pos_] + "'");
     }
     return absl::OkStatus();
   }
@@ -312,38 +290,12 @@ absl::StatusOr<std::array<std::size_t, 7>> MapHeader(const CsvRecord& header,
   }
   if (!twice.empty()) add(Cat("repeated column ", join(twice)));
   if (!missing.empty()) add(Cat(missing.size() == 1 ? "no column " : "no columns ", join(missing)));
-  return Bad(source, header.line,
-             Cat("header: expected the columns ", ExpectedColumns(), " (in any order), got ", got));
+  return LineError(
+      source, header.line,
+      Cat("header: expected the columns ", ExpectedColumns(), " (in any order), got ", got));
 }
 
 // ---------------------------------------------------------------- JSON lines
-
-const char* JsonTypeName(const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::object:
-      return "an object";
-    case Json::value_t::array:
-      return "an array";
-    case Json::value_t::string:
-      return "a string";
-    case Json::value_t::boolean:
-      return "a boolean";
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-    case Json::value_t::number_float:
-      return "a number";
-    default:
-      return "something else";
-  }
-}
-
-std::string Shown(const Json& v) {
-  std::string s = v.dump();
-  constexpr std::size_t kMax = 60;
-  return s.size() > kMax ? s.substr(0, kMax) + "..." : s;
-}
 
 // A time as text for the column's TimestampParser: numbers go through their
 // JSON spelling, so a column mixing strings and numbers is caught like any
@@ -369,7 +321,7 @@ absl::StatusOr<std::string> JsonMagnitude(const Json& v) {
     // A number written as a string (some exporters do) is still a number;
     // ParseMagnitude rejects anything else.
     const std::string s = v.get<std::string>();
-    if (TrimBlanks(s).empty()) {
+    if (TrimBlanksAndCr(s).empty()) {
       return absl::InvalidArgumentError("magnitude: expected a finite number, got \"\"");
     }
     return s;
@@ -429,21 +381,6 @@ std::string JsonParseReason(std::string_view what) {
   return Str(what);
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return absl::NotFoundError(path + ": no such file");
-  }
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(path + ": expected a file, got a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(path + ": cannot read: " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::InvalidArgumentError(path + ": read error: " + std::strerror(errno));
-  return text;
-}
-
 // A CSV field, quoted when a reader would otherwise split, unquote or trim it.
 std::string CsvField(std::string_view s) {
   const bool quote = s.find_first_of(",\"\n\r") != std::string_view::npos ||
@@ -467,8 +404,8 @@ absl::StatusOr<std::vector<Event>> ParseEventsCsv(std::string_view text,
   MESHTWIN_RETURN_IF_ERROR(CheckText(text, source_name));
   text = StripBom(text);
   if (IsBlank(text)) {
-    return Bad(source_name, 1,
-               Cat("expected the header ", ExpectedColumns(), ", got an empty file"));
+    return LineError(source_name, 1,
+                     Cat("expected the header ", ExpectedColumns(), ", got an empty file"));
   }
   CsvReader reader(text, source_name);
   CsvRecord record;
@@ -483,9 +420,9 @@ absl::StatusOr<std::vector<Event>> ParseEventsCsv(std::string_view text,
     MESHTWIN_ASSIGN_OR_RETURN(bool more, reader.Next(record));
     if (!more) break;
     if (record.fields.size() != columns) {
-      return Bad(source_name, record.line,
-                 Cat("expected ", std::to_string(columns), " fields as in the header, got ",
-                     std::to_string(record.fields.size())));
+      return LineError(source_name, record.line,
+                       Cat("expected ", std::to_string(columns), " fields as in the header, got ",
+                           std::to_string(record.fields.size())));
     }
     RawEvent raw;
     raw.start = record.fields[index[kStart]];
@@ -496,7 +433,7 @@ absl::StatusOr<std::vector<Event>> ParseEventsCsv(std::string_view text,
     raw.magnitude = record.fields[index[kMagnitude]];
     raw.text = record.fields[index[kText]];
     absl::StatusOr<Event> e = BuildEvent(raw, parsers);
-    if (!e.ok()) return Bad(source_name, record.line, ErrorText(e.status()));
+    if (!e.ok()) return LineError(source_name, record.line, ErrorText(e.status()));
     events.push_back(std::move(*e));
   }
   return events;
@@ -507,41 +444,39 @@ absl::StatusOr<std::vector<Event>> ParseEventsJsonl(std::string_view text,
   MESHTWIN_RETURN_IF_ERROR(CheckText(text, source_name));
   text = StripBom(text);
   if (IsBlank(text)) {
-    return Bad(source_name, 1, "expected JSON lines of events, got an empty file");
+    return LineError(source_name, 1, "expected JSON lines of events, got an empty file");
   }
   std::vector<Event> events;
   TimeParsers parsers;
   int line_no = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    const std::string_view line = TrimBlanks(text.substr(pos, eol - pos));
-    pos = eol + 1;
+    const std::string_view line = NextLine(text, pos);
     ++line_no;
     if (IsBlank(line)) continue;
     Json obj;
     try {
       obj = Json::parse(line);
     } catch (const Json::exception& e) {
-      return Bad(source_name, line_no,
-                 Cat("expected a JSON object, got invalid JSON (", JsonParseReason(e.what()), ")"));
+      return LineError(
+          source_name, line_no,
+          Cat("expected a JSON object, got invalid JSON (", JsonParseReason(e.what()), ")"));
     }
     if (!obj.is_object()) {
-      return Bad(source_name, line_no,
-                 std::string("expected a JSON object, got ") + JsonTypeName(obj));
+      return LineError(source_name, line_no,
+                       std::string("expected a JSON object, got ") + JsonTypeName(obj));
     }
     absl::StatusOr<RawEvent> raw = RawFromJson(obj);
-    if (!raw.ok()) return Bad(source_name, line_no, ErrorText(raw.status()));
+    if (!raw.ok()) return LineError(source_name, line_no, ErrorText(raw.status()));
     absl::StatusOr<Event> e = BuildEvent(*raw, parsers);
-    if (!e.ok()) return Bad(source_name, line_no, ErrorText(e.status()));
+    if (!e.ok()) return LineError(source_name, line_no, ErrorText(e.status()));
     events.push_back(std::move(*e));
   }
   return events;
 }
 
 absl::StatusOr<std::vector<Event>> ReadEventsFile(const std::string& path) {
-  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path));
+  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, text_util::ReadTextFile(path));
   const std::string_view body = StripBom(text);
   const std::size_t first = body.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && body[first] == '{') return ParseEventsJsonl(text, path);

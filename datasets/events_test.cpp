@@ -1,13 +1,11 @@
 #include "datasets/events.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -322,23 +320,12 @@ TEST(EventsToCsv, QuotesOnlyWhatNeedsIt) {
             "\" padded \"\n");
 }
 
-class EventsFileTest : public ::testing::Test {
+class EventsFileTest : public test_util::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           (std::string("events_test.") + info->name() + "." + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  EventsFileTest() : TempDirTest("events_test") {}
   void Write(const std::string& name, const std::string& text) const {
-    std::ofstream(Path(name), std::ios::binary) << text;
+    test_util::WriteBytes(Path(name), text);
   }
-
-  fs::path dir_;
 };
 
 TEST_F(EventsFileTest, WriteThenReadRoundTrips) {
@@ -360,13 +347,7 @@ TEST_F(EventsFileTest, WriteThenReadRoundTrips) {
 
   const std::string path = Path("events.csv");
   ASSERT_TRUE(WriteEventsCsv(path, events).ok());
-  EXPECT_EQ(std::vector<std::string>{"events.csv"}, [&] {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    return names;
-  }());  // no temporary left behind
+  EXPECT_EQ(std::vector<std::string>{"events.csv"}, Listing());  // no temporary left behind
   absl::StatusOr<std::vector<Event>> back = ReadEventsFile(path);
   ASSERT_TRUE(back.ok()) << back.status();
   ASSERT_EQ(back->size(), events.size());

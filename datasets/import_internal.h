@@ -40,9 +40,6 @@ absl::StatusOr<Trace> BuildTrace(const std::vector<SeriesView>& series, double t
 absl::StatusOr<double> CheckReading(double reading, std::string_view text, std::string_view where,
                                     const CsvImportOptions& options);
 
-// The whole file; NotFound "PATH: cannot read: <strerror>" if it cannot be read.
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
-
 }  // namespace import_internal
 
 }  // namespace meshtwin

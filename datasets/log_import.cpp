@@ -1,89 +1,33 @@
 #include "datasets/log_import.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
+
+#include "datasets/text_util.h"
 
 namespace meshtwin {
 namespace {
 
 using Json = nlohmann::json;
+using text_util::Cat;
+using text_util::EqualsIgnoreCase;
+using text_util::JsonTypeName;
+using text_util::NextLine;
+using text_util::Num;
+using text_util::Shown;
+using text_util::Str;
+using text_util::TrimBlanksAndCr;
 
 constexpr std::size_t kMaxWarnings = 20;
 // A stray timestamp (a 1970 line in a 2024 log) would otherwise ask for
 // millions of empty steps; this many is 19 years of minutes.
 constexpr double kMaxSteps = 1e7;
-
-std::string Str(std::string_view s) { return std::string(s); }
-
-// Concatenates text pieces. (operator+ on a literal and a temporary string
-// trips a false -Wrestrict in g++ 12 at -O3.)
-template <typename... Parts>
-std::string Cat(const Parts&... parts) {
-  std::string out;
-  out.reserve((std::string_view(parts).size() + ...));
-  (out.append(std::string_view(parts)), ...);
-  return out;
-}
-
-std::string Num(double v) {
-  char buf[32];
-  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, ptr) : std::string("?");
-}
-
-std::string Shown(const Json& v) {
-  std::string s = v.dump();
-  constexpr std::size_t kMax = 60;
-  return s.size() > kMax ? s.substr(0, kMax) + "..." : s;
-}
-
-std::string_view TrimLine(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-const char* JsonTypeName(const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::array:
-      return "an array";
-    case Json::value_t::string:
-      return "a string";
-    case Json::value_t::boolean:
-      return "a boolean";
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-    case Json::value_t::number_float:
-      return "a number";
-    default:
-      return "something else";
-  }
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != b[i]) return false;
-  }
-  return true;
-}
 
 // The level names of the common loggers (syslog, Python, log4j, zap, logrus)
 // that mean a failed request.
@@ -155,7 +99,7 @@ absl::Status ParseLine(std::string_view line, const LogImportOptions& options,
     if (status->is_number_integer()) {
       code = status->get<long long>();
     } else if (status->is_string()) {
-      const std::string_view s = TrimLine(status->get_ref<const std::string&>());
+      const std::string_view s = TrimBlanksAndCr(status->get_ref<const std::string&>());
       const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), code);
       if (ec != std::errc() || ptr != s.data() + s.size()) code = -1;
     }
@@ -221,10 +165,7 @@ absl::StatusOr<Trace> ImportLogsText(std::string_view text, std::string_view sou
   std::size_t pos = 0;
   std::size_t line_no = 0;
   while (pos < text.size()) {
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    const std::string_view line = TrimLine(text.substr(pos, eol - pos));
-    pos = eol + 1;
+    const std::string_view line = NextLine(text, pos);
     ++line_no;
     if (line.empty()) continue;
     ++r.lines;
@@ -309,14 +250,7 @@ absl::StatusOr<Trace> ImportLogsText(std::string_view text, std::string_view sou
 
 absl::StatusOr<Trace> ImportLogsFile(const std::string& path, const LogImportOptions& options,
                                      LogImportReport* report) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::InvalidArgumentError(path + ": expected a file, got a directory");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(path + ": cannot read: " + std::strerror(errno));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, text_util::ReadTextFile(path));
   return ImportLogsText(text, path, options, report);
 }
 

@@ -1,15 +1,13 @@
 #include "datasets/log_import.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -251,9 +249,8 @@ TEST(ImportLogsText, HundredThousandLinesQuickly) {
 }
 
 TEST(ImportLogsFile, ReadsAFileAndReportsAMissingOne) {
-  const fs::path path =
-      fs::path(::testing::TempDir()) / ("log_import_test." + std::to_string(::getpid()) + ".jsonl");
-  std::ofstream(path) << Log();
+  const fs::path path = test_util::TempPath("log_import_test", ".jsonl");
+  test_util::WriteBytes(path.string(), Log());
   LogImportReport report;
   absl::StatusOr<Trace> t = ImportLogsFile(path.string(), LogImportOptions(), &report);
   fs::remove(path);

@@ -2,19 +2,20 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "datasets/synthetic.h"
+#include "datasets/text_util.h"
 #include "datasets/timestamp.h"
 
 namespace meshtwin {
 namespace {
+
+using text_util::Num;
 
 constexpr double kDay = 86400;
 constexpr double kHour = 3600;
@@ -47,14 +48,6 @@ class EventRng {
  private:
   std::uint64_t state_;
 };
-
-// Shortest round-trip text of a double (as the generator's provenance).
-std::string Num(double v) {
-  std::array<char, 32> buf{};
-  const auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  if (ec != std::errc()) return "?";
-  return std::string(buf.data(), ptr);
-}
 
 // Consumer web: evening peak, slightly busier weekends, a daily digest push
 // notification at midday and a weekly live stream.

@@ -15,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "datasets/csv_import.h"
 #include "datasets/import_internal.h"
+#include "datasets/text_util.h"
 #include "nlohmann/json.hpp"
 
 namespace meshtwin {
@@ -22,7 +23,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+using text_util::Absl;
 
 // A JSON value as it appears in the file, cut when long.
 std::string Got(const Json& j) {
@@ -264,7 +265,7 @@ absl::StatusOr<Trace> ImportPrometheusText(std::string_view text, std::string_vi
 
 absl::StatusOr<Trace> ImportPrometheusFile(const std::string& path, const CsvImportOptions& options,
                                            ImportReport* report) {
-  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, import_internal::ReadWholeFile(path));
+  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, text_util::ReadWholeFile(path));
   return ImportPrometheusText(text, path, options, report);
 }
 

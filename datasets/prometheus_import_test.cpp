@@ -3,12 +3,14 @@
 #include <vector>
 
 #include "datasets/csv_import.h"
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace meshtwin {
 namespace {
 
+using test_util::Msg;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -18,8 +20,6 @@ using ::testing::StartsWith;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double k2024_03_01_noon = 1709294400;
-
-std::string Msg(const absl::Status& status) { return std::string(status.message()); }
 
 // A query_range answer with `result` as the series list.
 std::string Matrix(const std::string& result) {

@@ -1,17 +1,14 @@
 #include "datasets/results_file.h"
 
 #include <hdf5.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -19,47 +16,16 @@ namespace meshtwin {
 namespace {
 
 namespace fs = std::filesystem;
+using test_util::EditFile;
+using test_util::Msg;
+using test_util::ReadBytes;
+using test_util::WriteBytes;
 using ::testing::HasSubstr;
 
-// A fresh, empty directory per test, removed afterwards.
-class ResultsFileTest : public ::testing::Test {
+class ResultsFileTest : public test_util::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           (std::string("results_file_test.") + info->name() + "." + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
-  // Names of the files in the test directory (to spot leftover temporaries).
-  std::vector<std::string> Listing() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
+  ResultsFileTest() : TempDirTest("results_file_test") {}
 };
-
-// The message as a std::string (gMock prints absl::string_view char by char).
-std::string Msg(const absl::Status& status) { return std::string(status.message()); }
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 ResultsData Filled(std::size_t ticks = 100) {
   ResultsData d;
@@ -207,16 +173,6 @@ void ExpectEqual(const ResultsData& a, const ResultsData& b) {
   EXPECT_EQ(s.mean_utilization, t.mean_utilization);
   EXPECT_EQ(s.mean_latency_s, t.mean_latency_s);
   EXPECT_EQ(s.ticks, t.ticks);
-}
-
-// Runs `edit` on the file opened read-write with the plain HDF5 API (to make
-// files of a wrong schema out of a good one).
-template <typename Edit>
-void EditFile(const std::string& path, Edit edit) {
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  ASSERT_GE(file, 0);
-  edit(file);
-  ASSERT_GE(H5Fclose(file), 0);
 }
 
 TEST_F(ResultsFileTest, RoundTrip) {

@@ -2,19 +2,23 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <numbers>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <vector>
 
+#include "datasets/text_util.h"
+
 namespace meshtwin {
 namespace {
+
+// Numbers in the provenance string are the shortest text that reads back as
+// the same double, so it records the exact parameters.
+using text_util::Num;
 
 constexpr double kSecondsPerDay = 86400;
 constexpr double kTwoPi = 2 * std::numbers::pi;
@@ -155,15 +159,6 @@ struct Calendar {
     return static_cast<int>(w < 0 ? w + 7 : w);
   }
 };
-
-// Shortest text that reads back as the same double, so the provenance string
-// records the exact parameters (and does not depend on the locale).
-std::string Num(double v) {
-  std::array<char, 32> buf{};
-  const auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
-  if (ec != std::errc()) return "?";
-  return std::string(buf.data(), ptr);
-}
 
 // Quotes free text for the provenance string (backslash-escapes " and \).
 std::string Quote(std::string_view text) {

@@ -5,8 +5,13 @@
 #include <cstdio>
 #include <string>
 
+#include "datasets/text_util.h"
+
 namespace meshtwin {
 namespace {
+
+using text_util::Quoted;
+using text_util::TrimBlanksAndCr;
 
 // Unix milliseconds pass 1e11 in 1973, unix seconds only in the year 5138.
 constexpr double kMillisThreshold = 1e11;
@@ -30,13 +35,6 @@ bool Digits(std::string_view s, std::size_t& pos, int n, int* out) {
 bool LooksLikeDate(std::string_view s) {
   return s.size() >= 10 && IsDigit(s[0]) && IsDigit(s[1]) && IsDigit(s[2]) && IsDigit(s[3]) &&
          s[4] == '-';
-}
-
-std::string Quoted(std::string_view s) {
-  constexpr std::size_t kMax = 40;
-  std::string out = "'";
-  out += s.size() > kMax ? std::string(s.substr(0, kMax)) + "..." : std::string(s);
-  return out + "'";
 }
 
 absl::StatusOr<double> ParseIso(std::string_view s) {
@@ -113,12 +111,6 @@ absl::StatusOr<double> ParseNumber(std::string_view s, TimeFormat format) {
   return format == TimeFormat::kUnixMillis ? v / 1000.0 : v;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 TimeFormat Detect(std::string_view s) {
   if (LooksLikeDate(s)) return TimeFormat::kIso8601;
   double v = 0;
@@ -161,7 +153,7 @@ const char* TimeFormatName(TimeFormat f) {
 }
 
 absl::StatusOr<double> ParseTimestamp(std::string_view text, TimeFormat format) {
-  const std::string_view s = Trim(text);
+  const std::string_view s = TrimBlanksAndCr(text);
   if (s.empty()) return absl::InvalidArgumentError("expected a timestamp, got an empty field");
   const TimeFormat f = format == TimeFormat::kAuto ? Detect(s) : format;
   switch (f) {
@@ -176,7 +168,7 @@ absl::StatusOr<double> ParseTimestamp(std::string_view text, TimeFormat format) 
 }
 
 absl::StatusOr<double> TimestampParser::Parse(std::string_view text) {
-  const std::string_view s = Trim(text);
+  const std::string_view s = TrimBlanksAndCr(text);
   if (format_ == TimeFormat::kAuto) {
     const TimeFormat detected = s.empty() ? TimeFormat::kAuto : Detect(s);
     MESHTWIN_ASSIGN_OR_RETURN(double t, ParseTimestamp(s, detected));

@@ -1,27 +1,27 @@
 #include "datasets/trace_file.h"
 
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "datasets/results_file.h"
+#include "datasets/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace meshtwin {
 namespace {
 
-namespace fs = std::filesystem;
+using test_util::EditFile;
+using test_util::Msg;
+using test_util::ReadBytes;
+using test_util::WriteBytes;
 using ::testing::HasSubstr;
 using ::testing::NanSensitiveDoubleEq;
 using ::testing::Pointwise;
@@ -29,43 +29,10 @@ using ::testing::StartsWith;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A fresh, empty directory per test, removed afterwards.
-class TraceFileTest : public ::testing::Test {
+class TraceFileTest : public test_util::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           (std::string("trace_file_test.") + info->name() + "." + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::vector<std::string> Listing() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
+  TraceFileTest() : TempDirTest("trace_file_test") {}
 };
-
-std::string Msg(const absl::Status& status) { return std::string(status.message()); }
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // A trace with everything a reader must give back: NaN gaps, channels whose
 // names need escaping (or repeat), events with an instant end and UTF-8 text.
@@ -136,15 +103,6 @@ void ExpectSameTrace(const Trace& got, const Trace& want) {
     EXPECT_EQ(got.events[e].category, want.events[e].category);
     EXPECT_EQ(got.events[e].text, want.events[e].text);
   }
-}
-
-// Edits a written file with the HDF5 C API, to build files the writer never
-// would (other versions, wrong types, inconsistent lengths).
-void EditFile(const std::string& path, const std::function<void(hid_t)>& edit) {
-  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  ASSERT_GE(file, 0);
-  edit(file);
-  H5Fclose(file);
 }
 
 void SetNumberAttribute(hid_t obj, const char* name, hid_t type, const void* value) {

@@ -1,0 +1,200 @@
+#include "models/forecast_pipeline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace meshtwin {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double Mean(const std::deque<double>& v) {
+  if (v.empty()) return kNaN;
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+// MAE of `model`'s first-horizon median over origins [from, to) of `h`.
+double ValidationMae(const Forecaster& model, const History& h, std::size_t from, std::size_t to) {
+  if (model.horizons().empty()) return kNaN;
+  const auto ahead = static_cast<std::size_t>(std::llround(model.horizons()[0] / h.step));
+  std::vector<std::size_t> origins;
+  for (std::size_t o = from; o + ahead <= to; ++o) origins.push_back(o);
+  if (origins.empty() || ahead == 0) return kNaN;
+  const std::vector<Forecast> fc = model.PredictMany(h, origins);
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < origins.size(); ++i) {
+    const double actual = h.values[origins[i] + ahead - 1];
+    if (std::isnan(actual) || fc[i].p50.empty()) continue;
+    sum += std::fabs(fc[i].p50[0] - actual);
+    ++n;
+  }
+  return n > 0 ? sum / static_cast<double>(n) : kNaN;
+}
+
+}  // namespace
+
+ForecastPipeline::ForecastPipeline(std::unique_ptr<Forecaster> model,
+                                   ForecastPipelineOptions options,
+                                   std::function<std::unique_ptr<Forecaster>()> make_model,
+                                   double epoch, std::vector<Event> events)
+    : model_(std::move(model)),
+      options_(options),
+      make_model_(std::move(make_model)),
+      epoch_(epoch),
+      events_(std::move(events)),
+      step_(model_->step()),
+      drift_(options.drift_delta, options.drift_lambda, options.drift_min_samples) {
+  const auto per_day = static_cast<std::size_t>(std::llround(86400 / step_));
+  if (options_.min_history == 0) options_.min_history = per_day;
+  if (options_.min_train == 0) options_.min_train = options_.min_history;
+  if (options_.history_limit == 0) options_.history_limit = 15 * per_day;
+  options_.history_limit = std::max(options_.history_limit, options_.min_history);
+}
+
+double ForecastPipeline::recent_mae() const { return Mean(model_errors_); }
+double ForecastPipeline::recent_naive_mae() const { return Mean(naive_errors_); }
+
+History ForecastPipeline::CurrentHistory() const {
+  History h;
+  h.values = history_;
+  h.step = step_;
+  h.start_unix = epoch_ + history_start_;
+  h.events = events_;
+  return h;
+}
+
+Forecast ForecastPipeline::Predict(const Observation& obs) {
+  // The observation's demand is the mean over the tick that just ended; ticks
+  // add up to model-step samples (the step is a multiple of the interval).
+  if (obs.interval > 0 && obs.now > 0) {
+    bucket_sum_ += obs.demand_rps * obs.interval;
+    bucket_filled_ += obs.interval;
+    if (bucket_filled_ >= step_ - 1e-9) {
+      AddSample(bucket_sum_ / bucket_filled_, obs.now);
+      bucket_sum_ = 0;
+      bucket_filled_ = 0;
+    }
+  }
+  if (!have_forecast_) return Forecast{};
+  Forecast f = current_;
+  for (Seconds& h : f.horizons) h -= obs.now - current_origin_;
+  f.recent_mae = recent_mae();
+  return f;
+}
+
+void ForecastPipeline::AddSample(double value, Seconds sample_end) {
+  ScoreArrivedSample(value, sample_end);
+  history_.push_back(value);
+  if (history_.size() > options_.history_limit) {
+    const std::size_t drop = history_.size() - options_.history_limit;
+    history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(drop));
+    history_start_ += step_ * static_cast<double>(drop);
+  }
+  if (drift_pending_) MaybeRetrain(sample_end);
+  if (history_.size() < options_.min_history) return;
+
+  current_ = model_->Predict(CurrentHistory());
+  current_origin_ = sample_end;
+  have_forecast_ = !current_.empty();
+  if (!have_forecast_) return;
+  records_.push_back({sample_end, current_.p10, current_.p50, current_.p90});
+  for (std::size_t i = 0; i < current_.horizons.size(); ++i) {
+    pending_.push_back({sample_end + current_.horizons[i], i, current_.p50[i], value});
+  }
+}
+
+void ForecastPipeline::ScoreArrivedSample(double actual, Seconds sample_end) {
+  const double eps = 1e-6 * step_;
+  // Entries are in origin order, so a due target may sit behind a later one:
+  // scan them all (a few per horizon), score the due ones, keep the rest.
+  std::deque<Pending> keep;
+  for (const Pending& p : pending_) {
+    if (p.target > sample_end + eps) {
+      keep.push_back(p);
+      continue;
+    }
+    if (p.target < sample_end - eps || p.horizon != 0 || std::isnan(actual)) continue;
+    const double model_error = std::fabs(p.p50 - actual);
+    const double naive_error = std::fabs(p.naive - actual);
+    model_errors_.push_back(model_error);
+    naive_errors_.push_back(naive_error);
+    if (model_errors_.size() > options_.error_window) {
+      model_errors_.pop_front();
+      naive_errors_.pop_front();
+    }
+    // Drift: the model's error growing relative to the naive baseline's, in
+    // units of the recent demand level so one threshold fits every scale.
+    const double level = std::max(1e-9, std::fabs(actual));
+    bool alarm = drift_.Update((model_error - naive_error) / level);
+    if (alarm) drift_.Reset();
+    // Page-Hinkley sees changes; a model that stays worse than the naive
+    // baseline after a failed retrain shows as a persistent ratio instead.
+    alarm = alarm || (model_errors_.size() == options_.error_window &&
+                      recent_mae() > options_.max_error_ratio * recent_naive_mae());
+    if (alarm && !drift_pending_) {
+      drift_pending_ = true;
+      drift_since_ = sample_end;
+    }
+  }
+  pending_.swap(keep);
+}
+
+void ForecastPipeline::MaybeRetrain(Seconds now) {
+  if (!options_.retrain || !make_model_) {
+    drift_pending_ = false;
+    return;
+  }
+  // A storm of alarms retrains at most once per cool-down; the alarm waits.
+  if (now - last_retrain_ < options_.retrain_cooldown) return;
+  // Retrain on what came after the alarm: data from before it may belong to
+  // the regime that just ended. Wait until there is enough of it.
+  const auto since_alarm = static_cast<std::size_t>(std::llround((now - drift_since_) / step_));
+  const std::size_t window = std::min(
+      {history_.size(), since_alarm,
+       static_cast<std::size_t>(std::llround(options_.retrain_window / step_))});
+  const auto validation = static_cast<std::size_t>(
+      std::llround(static_cast<double>(window) * options_.validation_fraction));
+  const std::size_t train = window - validation;
+  if (train < options_.min_train || validation == 0) return;
+
+  History recent = CurrentHistory();
+  const std::size_t offset = history_.size() - window;
+  recent.values = recent.values.subspan(offset);
+  recent.start_unix += step_ * static_cast<double>(offset);
+
+  RetrainRecord record;
+  record.time = now;
+  record.samples = train;
+  record.reason = recent_mae() > options_.max_error_ratio * recent_naive_mae()
+                      ? "rolling error above the naive baseline's"
+                      : "forecast error drifted up (Page-Hinkley)";
+  std::unique_ptr<Forecaster> fresh = make_model_();
+  if (!fresh || !fresh->Fit(recent.Prefix(train)).ok()) {
+    record.reason += "; retraining failed";
+  } else {
+    record.old_mae = ValidationMae(*model_, recent, train, window);
+    record.new_mae = ValidationMae(*fresh, recent, train, window);
+    record.accepted = std::isfinite(record.new_mae) &&
+                      (!std::isfinite(record.old_mae) || record.new_mae < record.old_mae);
+    if (record.accepted) {
+      model_ = std::move(fresh);
+      // The data before the window belongs to the old regime: the new model
+      // starts its recursion (levels, seasons) at the window it was fitted on.
+      history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(offset));
+      history_start_ += step_ * static_cast<double>(offset);
+      // The rolling error described the old model; the new one starts afresh.
+      model_errors_.clear();
+      naive_errors_.clear();
+      pending_.clear();
+    }
+  }
+  retrains_.push_back(record);
+  last_retrain_ = now;
+  drift_pending_ = false;
+  drift_.Reset();
+}
+
+}  // namespace meshtwin

@@ -1,0 +1,776 @@
+// LSTM/GRU forecasters on LibTorch. The network: an LSTM or GRU reads the
+// last `window` samples (models/features.h, "sequence"); its last hidden
+// state and the static inputs (lags, calendar, events) feed a small MLP head
+// that gives, for every horizon, p50 relative to the last known value and
+// two softplus offsets for p10 and p90 (so p10 <= p50 <= p90 by
+// construction). A linear skip from the static inputs to p50 lets the network
+// express "last value plus yesterday's change" directly, which is most of
+// what a seasonal series needs; the MLP learns the rest.
+#include "models/rnn_forecaster.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "models/features.h"
+
+namespace meshtwin {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kFormat[] = "meshtwin-model";
+constexpr int kFormatVersion = 1;
+constexpr char kCreatedBy[] = "meshtwin models/rnn_forecaster.cpp";
+constexpr char kMetadataKey[] = "metadata";
+constexpr std::array<float, 3> kQuantiles = {0.1F, 0.5F, 0.9F};
+
+// Sizes chosen to train 10,000 points in well under a minute on two cores
+// and to predict in a fraction of a millisecond: the lags and calendar
+// inputs carry the seasonal information, so the recurrent part only needs
+// the recent shape of the series.
+constexpr int kWindow = 24;
+constexpr int kHidden = 32;
+constexpr int kLayers = 1;
+constexpr int kHead = 64;
+constexpr std::size_t kBatch = 64;
+constexpr double kLearningRate = 3e-3;
+constexpr double kValidationFraction = 0.15;
+// The learning rate halves after kLrPatience epochs without a better
+// validation loss, and training stops after kPatience: on the presets the
+// halvings gained as much as doubling the epochs.
+constexpr int kLrPatience = 2;
+constexpr int kPatience = 6;
+// An epoch sees at most this many windows (a random subset): long histories
+// then cost more features but not proportionally more training time.
+constexpr std::size_t kMaxWindowsPerEpoch = 16384;
+constexpr std::size_t kMinWindows = 32;
+constexpr std::size_t kPredictChunk = 2048;
+
+// SplitMix64: the data order must not depend on the standard library's
+// distributions (which the standard leaves open).
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  std::uint64_t Next() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  std::size_t Below(std::size_t n) { return static_cast<std::size_t>(Next() % n); }
+
+ private:
+  std::uint64_t state_;
+};
+
+// OpenBLAS' own thread pool fights LibTorch's OpenMP pool for the same cores
+// (on two cores a training epoch took six times longer): LibTorch
+// parallelises above BLAS, so BLAS runs single-threaded. Looked up at run
+// time, so that a BLAS without this entry point costs nothing.
+void KeepBlasSingleThreaded() {
+  static const bool done = [] {
+    using SetThreads = void (*)(int);
+    if (void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) {
+      reinterpret_cast<SetThreads>(f)(1);
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+struct Architecture {
+  std::string kind;  // "lstm" | "gru"
+  int hidden = kHidden;
+  int layers = kLayers;
+  int head = kHead;
+};
+
+class NetImpl : public torch::nn::Module {
+ public:
+  NetImpl(const Architecture& arch, int sequence_width, int static_width, int horizons)
+      : lstm_(arch.kind == "lstm"), horizons_(horizons) {
+    if (lstm_) {
+      lstm_rnn_ = register_module(
+          "rnn", torch::nn::LSTM(torch::nn::LSTMOptions(sequence_width, arch.hidden)
+                                     .num_layers(arch.layers)
+                                     .batch_first(true)));
+    } else {
+      gru_rnn_ = register_module(
+          "rnn", torch::nn::GRU(torch::nn::GRUOptions(sequence_width, arch.hidden)
+                                    .num_layers(arch.layers)
+                                    .batch_first(true)));
+    }
+    hidden_ = register_module("hidden", torch::nn::Linear(arch.hidden + static_width, arch.head));
+    out_ = register_module("out", torch::nn::Linear(arch.head, 3 * horizons));
+    skip_ = register_module("skip", torch::nn::Linear(static_width, horizons));
+    // The skip starts at zero: an untrained network forecasts the last
+    // value, the hard baseline, and training moves it from there.
+    torch::NoGradGuard no_grad;
+    skip_->weight.zero_();
+    skip_->bias.zero_();
+  }
+
+  // sequence [B, window, C], statics [B, S] -> [B, horizons, 3]: p10, p50,
+  // p90 of each target, normalised and relative to the anchor.
+  torch::Tensor forward(const torch::Tensor& sequence, const torch::Tensor& statics) {
+    torch::Tensor h;
+    if (lstm_) {
+      h = std::get<0>(std::get<1>(lstm_rnn_->forward(sequence)));
+    } else {
+      h = std::get<1>(gru_rnn_->forward(sequence));
+    }
+    h = h.select(0, h.size(0) - 1);  // the last layer's final state
+    const torch::Tensor o =
+        out_->forward(torch::relu(hidden_->forward(torch::cat({h, statics}, 1))))
+            .view({-1, horizons_, 3});
+    const torch::Tensor p50 = o.select(2, 0) + skip_->forward(statics);
+    const torch::Tensor p10 = p50 - torch::nn::functional::softplus(o.select(2, 1));
+    const torch::Tensor p90 = p50 + torch::nn::functional::softplus(o.select(2, 2));
+    return torch::stack({p10, p50, p90}, 2);
+  }
+
+ private:
+  bool lstm_;
+  int horizons_;
+  torch::nn::LSTM lstm_rnn_{nullptr};
+  torch::nn::GRU gru_rnn_{nullptr};
+  torch::nn::Linear hidden_{nullptr};
+  torch::nn::Linear out_{nullptr};
+  torch::nn::Linear skip_{nullptr};
+};
+TORCH_MODULE(Net);
+
+// Inputs of many origins, row-major, ready to become tensors.
+struct Batch {
+  std::vector<float> sequence;
+  std::vector<float> statics;
+  std::vector<float> anchors;
+  std::vector<float> targets;  // [rows, horizons], NaN = missing
+  std::size_t rows = 0;
+};
+
+Batch BuildBatch(const FeatureBuilder& builder, const FeatureSpec& spec,
+                 std::span<const std::size_t> origins, bool with_targets) {
+  const std::size_t seq = static_cast<std::size_t>(spec.window * spec.SequenceWidth());
+  const std::size_t stat = static_cast<std::size_t>(spec.StaticWidth());
+  const std::size_t nh = spec.horizon_steps.size();
+  Batch b;
+  b.rows = origins.size();
+  b.sequence.resize(b.rows * seq);
+  b.statics.resize(b.rows * stat);
+  b.anchors.resize(b.rows);
+  if (with_targets) b.targets.resize(b.rows * nh);
+  for (std::size_t r = 0; r < b.rows; ++r) {
+    const float anchor =
+        builder.Build(origins[r], b.sequence.data() + r * seq, b.statics.data() + r * stat);
+    b.anchors[r] = anchor;
+    if (with_targets) {
+      for (std::size_t j = 0; j < nh; ++j) {
+        b.targets[r * nh + j] = builder.Target(origins[r], j, anchor);
+      }
+    }
+  }
+  return b;
+}
+
+// Views (no copy) of a batch's buffers; the batch must outlive them.
+torch::Tensor SequenceTensor(Batch& b, const FeatureSpec& spec) {
+  return torch::from_blob(b.sequence.data(),
+                          {static_cast<long>(b.rows), spec.window, spec.SequenceWidth()});
+}
+torch::Tensor StaticsTensor(Batch& b, const FeatureSpec& spec) {
+  return torch::from_blob(b.statics.data(), {static_cast<long>(b.rows), spec.StaticWidth()});
+}
+
+// Mean pinball loss over the known targets; `target` NaN-free, `mask` 1/0.
+torch::Tensor PinballLoss(const torch::Tensor& pred, const torch::Tensor& target,
+                          const torch::Tensor& mask) {
+  const torch::Tensor q = torch::tensor({kQuantiles[0], kQuantiles[1], kQuantiles[2]}).view({1, 1, 3});
+  const torch::Tensor diff = target.unsqueeze(2) - pred;
+  const torch::Tensor loss = torch::max(q * diff, (q - 1) * diff) * mask.unsqueeze(2);
+  return loss.sum() / (mask.sum() * 3).clamp_min(1);
+}
+
+std::string FormatDuration(double s) {
+  if (s < 60) return absl::StrCat(static_cast<int>(std::lround(s)), "s");
+  const long m = std::lround(s / 60);
+  return absl::StrCat(m / 60 > 0 ? absl::StrCat(m / 60, "h") : "", m % 60, "m");
+}
+
+std::string Hex(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string ShapeText(const torch::Tensor& t) {
+  std::string s = "[";
+  for (long i = 0; i < t.dim(); ++i) absl::StrAppend(&s, i > 0 ? "," : "", t.size(i));
+  return s + "]";
+}
+
+// Archive keys: parameter names with '.' (not allowed in the archive's
+// attribute names) spelled '/'.
+std::string ParamKey(std::string name) {
+  std::replace(name.begin(), name.end(), '.', '/');
+  return "param/" + name;
+}
+
+// First line of a c10::Error (the rest is a C++ backtrace, useless to users).
+std::string FirstLine(const char* what) {
+  std::string s(what);
+  const std::size_t nl = s.find('\n');
+  return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+struct ValidationMetrics {
+  std::vector<double> mae;      // per horizon, in the data's units
+  std::vector<double> pinball;  // per horizon, mean over p10/p50/p90
+  std::size_t windows = 0;
+};
+
+class RnnForecaster final : public Forecaster {
+ public:
+  RnnForecaster(std::string_view arch, const ForecasterOptions& options)
+      : options_(options), horizons_(options.horizons) {
+    arch_.kind = std::string(arch);
+  }
+
+  std::string name() const override { return arch_.kind; }
+  const std::vector<Seconds>& horizons() const override { return horizons_; }
+  Seconds step() const override { return spec_.step; }
+
+  absl::Status Fit(const History& history) override;
+  Forecast Predict(const History& history) const override;
+  std::vector<Forecast> PredictMany(const History& full,
+                                    std::span<const std::size_t> origins) const override;
+  absl::Status Save(const std::string& path) const override;
+
+  // For LoadRnnForecasterFile.
+  absl::Status Restore(const std::string& path, torch::serialize::InputArchive& archive,
+                       const json& meta);
+
+ private:
+  json Metadata() const;
+  ValidationMetrics Validate(const History& history, std::span<const std::size_t> origins) const;
+
+  ForecasterOptions options_;
+  Architecture arch_;
+  std::vector<Seconds> horizons_;
+  FeatureSpec spec_;
+  Normalizer norm_;
+  mutable Net net_{nullptr};  // forward() is not const in LibTorch; Predict does not modify it
+  bool fitted_ = false;
+  // Provenance for the model file.
+  std::string data_hash_;
+  std::size_t samples_ = 0;
+  std::size_t windows_ = 0;
+  int epochs_run_ = 0;
+  int best_epoch_ = 0;
+  ValidationMetrics validation_;
+};
+
+absl::Status RnnForecaster::Fit(const History& history) {
+  KeepBlasSingleThreaded();
+  if (!(history.step > 0)) return absl::InvalidArgumentError("history step must be positive");
+  if (horizons_.empty()) return absl::InvalidArgumentError("no horizons to forecast");
+  if (options_.threads > 0) at::set_num_threads(options_.threads);
+
+  spec_ = FeatureSpec();
+  spec_.step = history.step;
+  spec_.window = kWindow;
+  spec_.use_events = options_.use_events;
+  spec_.horizon_steps.clear();
+  for (Seconds h : horizons_) {
+    if (!(h > 0)) return absl::InvalidArgumentError(absl::StrCat("horizon ", h, " s is not positive"));
+    spec_.horizon_steps.push_back(std::max(1, static_cast<int>(std::lround(h / history.step))));
+  }
+  const std::size_t n_values = history.values.size();
+  const std::size_t k_max = static_cast<std::size_t>(
+      *std::max_element(spec_.horizon_steps.begin(), spec_.horizon_steps.end()));
+  const std::size_t first = static_cast<std::size_t>(spec_.window);
+  if (n_values < first + k_max - 1 + kMinWindows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "history too short to train a network: ", n_values, " samples, need at least ",
+        first + k_max - 1 + kMinWindows, " (window ", spec_.window, " + longest horizon ", k_max,
+        " steps + ", kMinWindows, ")"));
+  }
+  norm_ = Normalizer::Fit(history.values);
+
+  // Training windows: every origin whose longest target lies in the history.
+  const FeatureBuilder builder(spec_, norm_, history);
+  std::vector<std::size_t> origins;
+  for (std::size_t n = first; n + k_max - 1 < n_values; ++n) origins.push_back(n);
+  Batch all = BuildBatch(builder, spec_, origins, true);
+  const std::size_t nh = spec_.horizon_steps.size();
+
+  // Chronological split; the training windows whose targets reach into the
+  // validation period are dropped, so validation sees no target twice.
+  const std::size_t n_val = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::lround(kValidationFraction * static_cast<double>(origins.size()))));
+  const std::size_t val_begin = origins.size() - n_val;
+  std::vector<long> train_rows;
+  for (std::size_t r = 0; r + k_max - 1 < val_begin; ++r) train_rows.push_back(static_cast<long>(r));
+  if (train_rows.size() < kMinWindows / 2) {
+    return absl::InvalidArgumentError("history too short to train a network");
+  }
+
+  torch::Tensor seq_all = SequenceTensor(all, spec_);
+  torch::Tensor stat_all = StaticsTensor(all, spec_);
+  torch::Tensor target_raw = torch::from_blob(all.targets.data(), {static_cast<long>(all.rows), static_cast<long>(nh)});
+  torch::Tensor mask_all = torch::isfinite(target_raw).to(torch::kFloat);
+  torch::Tensor target_all = torch::nan_to_num(target_raw, 0.0);
+  const torch::Tensor val_index = torch::arange(static_cast<long>(val_begin), static_cast<long>(all.rows));
+  const torch::Tensor seq_val = seq_all.index_select(0, val_index);
+  const torch::Tensor stat_val = stat_all.index_select(0, val_index);
+  const torch::Tensor target_val = target_all.index_select(0, val_index);
+  const torch::Tensor mask_val = mask_all.index_select(0, val_index);
+
+  torch::manual_seed(options_.seed);
+  net_ = Net(arch_, spec_.SequenceWidth(), spec_.StaticWidth(), static_cast<int>(nh));
+  torch::optim::Adam optimizer(net_->parameters(), torch::optim::AdamOptions(kLearningRate));
+  Rng rng(options_.seed);
+
+  const bool progress = options_.verbose && isatty(STDERR_FILENO) != 0;
+  const auto t_start = std::chrono::steady_clock::now();
+  double best_val = std::numeric_limits<double>::infinity();
+  std::vector<torch::Tensor> best_params;
+  int bad_epochs = 0;
+  epochs_run_ = 0;
+  best_epoch_ = 0;
+  const int max_epochs = std::max(1, options_.epochs);
+  std::vector<long> order = train_rows;
+  for (int epoch = 1; epoch <= max_epochs; ++epoch) {
+    // Fisher-Yates with our own generator: the same seed, the same order.
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
+    const std::size_t used = std::min(order.size(), kMaxWindowsPerEpoch);
+    double train_sum = 0;
+    std::size_t train_batches = 0;
+    net_->train();
+    for (std::size_t b = 0; b < used; b += kBatch) {
+      const std::size_t e = std::min(used, b + kBatch);
+      const torch::Tensor idx =
+          torch::from_blob(order.data() + b, {static_cast<long>(e - b)}, torch::kLong);
+      const torch::Tensor pred =
+          net_->forward(seq_all.index_select(0, idx), stat_all.index_select(0, idx));
+      torch::Tensor loss =
+          PinballLoss(pred, target_all.index_select(0, idx), mask_all.index_select(0, idx));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      train_sum += loss.item<double>();
+      ++train_batches;
+    }
+    double val_loss = 0;
+    {
+      torch::NoGradGuard no_grad;
+      net_->eval();
+      val_loss = PinballLoss(net_->forward(seq_val, stat_val), target_val, mask_val).item<double>();
+    }
+    epochs_run_ = epoch;
+    if (val_loss < best_val - 1e-6) {
+      best_val = val_loss;
+      best_epoch_ = epoch;
+      bad_epochs = 0;
+      best_params.clear();
+      for (const torch::Tensor& p : net_->parameters()) best_params.push_back(p.detach().clone());
+    } else {
+      ++bad_epochs;
+      // Plateau: a smaller step often finds the rest of the improvement.
+      if (bad_epochs % kLrPatience == 0) {
+        for (auto& group : optimizer.param_groups()) {
+          auto& o = static_cast<torch::optim::AdamOptions&>(group.options());
+          o.lr(o.lr() * 0.5);
+        }
+      }
+    }
+    if (progress) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      const double eta = elapsed / epoch * (max_epochs - epoch);
+      std::fprintf(stderr, "%s epoch %d/%d  train %.4f  validation %.4f%s  %s elapsed, ETA <= %s\n",
+                   arch_.kind.c_str(), epoch, max_epochs,
+                   train_sum / static_cast<double>(std::max<std::size_t>(1, train_batches)), val_loss,
+                   best_epoch_ == epoch ? " (best)" : "", FormatDuration(elapsed).c_str(),
+                   FormatDuration(eta).c_str());
+    }
+    if (bad_epochs >= kPatience) break;
+  }
+  {
+    // Back to the epoch that validated best.
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> params = net_->parameters();
+    for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
+  }
+  net_->eval();
+  fitted_ = true;
+
+  samples_ = n_values;
+  windows_ = origins.size();
+  data_hash_ = "fnv1a64:" + Hex(TrainingDataHash(history));
+  validation_ = Validate(history, std::span<const std::size_t>(origins).subspan(val_begin));
+  return absl::OkStatus();
+}
+
+ValidationMetrics RnnForecaster::Validate(const History& history,
+                                          std::span<const std::size_t> origins) const {
+  const std::size_t nh = spec_.horizon_steps.size();
+  ValidationMetrics m;
+  m.mae.assign(nh, 0);
+  m.pinball.assign(nh, 0);
+  m.windows = origins.size();
+  std::vector<std::size_t> counts(nh, 0);
+  const std::vector<Forecast> forecasts = PredictMany(history, origins);
+  for (std::size_t r = 0; r < origins.size(); ++r) {
+    for (std::size_t j = 0; j < nh; ++j) {
+      const std::size_t t = origins[r] + static_cast<std::size_t>(spec_.horizon_steps[j]) - 1;
+      const double y = history.values[t];
+      if (!std::isfinite(y)) continue;
+      const Forecast& f = forecasts[r];
+      m.mae[j] += std::abs(y - f.p50[j]);
+      const std::array<double, 3> q = {f.p10[j], f.p50[j], f.p90[j]};
+      double pin = 0;
+      for (std::size_t k = 0; k < 3; ++k) {
+        const double d = y - q[k];
+        pin += std::max(kQuantiles[k] * d, (kQuantiles[k] - 1) * d);
+      }
+      m.pinball[j] += pin / 3;
+      ++counts[j];
+    }
+  }
+  for (std::size_t j = 0; j < nh; ++j) {
+    const double c = static_cast<double>(std::max<std::size_t>(1, counts[j]));
+    m.mae[j] /= c;
+    m.pinball[j] /= c;
+  }
+  return m;
+}
+
+Forecast RnnForecaster::Predict(const History& history) const {
+  if (!fitted_ || history.values.empty()) return {};
+  const std::array<std::size_t, 1> origin = {history.values.size()};
+  return PredictMany(history, origin).front();
+}
+
+std::vector<Forecast> RnnForecaster::PredictMany(const History& full,
+                                                 std::span<const std::size_t> origins) const {
+  std::vector<Forecast> out;
+  out.reserve(origins.size());
+  if (!fitted_) {
+    out.resize(origins.size());
+    return out;
+  }
+  KeepBlasSingleThreaded();
+  const FeatureBuilder builder(spec_, norm_, full);
+  const std::size_t nh = spec_.horizon_steps.size();
+  c10::InferenceMode inference;
+  for (std::size_t c = 0; c < origins.size(); c += kPredictChunk) {
+    const std::span<const std::size_t> chunk =
+        origins.subspan(c, std::min(kPredictChunk, origins.size() - c));
+    // Origins past the end are clamped: a forecast from "as if the history
+    // ended there" cannot use samples that do not exist.
+    std::vector<std::size_t> clamped(chunk.begin(), chunk.end());
+    for (std::size_t& n : clamped) n = std::min(n, full.values.size());
+    Batch b = BuildBatch(builder, spec_, clamped, false);
+    const torch::Tensor pred =
+        net_->forward(SequenceTensor(b, spec_), StaticsTensor(b, spec_)).contiguous();
+    const float* p = pred.data_ptr<float>();
+    for (std::size_t r = 0; r < b.rows; ++r) {
+      Forecast f;
+      f.horizons = horizons_;
+      f.p10.resize(nh);
+      f.p50.resize(nh);
+      f.p90.resize(nh);
+      for (std::size_t j = 0; j < nh; ++j) {
+        const float* q = p + (r * nh + j) * 3;
+        // Inverse is monotone and >= 0, so the order p10 <= p50 <= p90 and
+        // non-negativity both survive.
+        f.p10[j] = norm_.Inverse(static_cast<double>(b.anchors[r]) + q[0]);
+        f.p50[j] = norm_.Inverse(static_cast<double>(b.anchors[r]) + q[1]);
+        f.p90[j] = norm_.Inverse(static_cast<double>(b.anchors[r]) + q[2]);
+      }
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+json RnnForecaster::Metadata() const {
+  json features = {{"window", spec_.window},
+                   {"lag_radius", spec_.lag_radius},
+                   {"use_calendar", spec_.use_calendar},
+                   {"use_events", spec_.use_events},
+                   {"event_slots", spec_.event_slots},
+                   {"event_categories", spec_.categories},
+                   {"horizon_steps", spec_.horizon_steps},
+                   {"sequence_width", spec_.SequenceWidth()},
+                   {"static_width", spec_.StaticWidth()}};
+  double pinball_mean = 0;
+  for (double v : validation_.pinball) pinball_mean += v;
+  if (!validation_.pinball.empty()) pinball_mean /= static_cast<double>(validation_.pinball.size());
+  return json{
+      {"format", kFormat},
+      {"format_version", kFormatVersion},
+      {"kind", arch_.kind},
+      {"architecture",
+       {{"rnn", arch_.kind}, {"hidden_size", arch_.hidden}, {"layers", arch_.layers},
+        {"head_size", arch_.head}, {"window", spec_.window}, {"outputs", "p10,p50,p90 per horizon"}}},
+      {"features", features},
+      {"horizons_s", horizons_},
+      {"step_s", spec_.step},
+      {"normalization",
+       {{"method", "log1p(max(y,0)/scale), then (u-mean)/stddev"},
+        {"scale", norm_.scale},
+        {"mean", norm_.mean},
+        {"stddev", norm_.stddev}}},
+      {"training",
+       {{"data_hash", data_hash_},
+        {"samples", samples_},
+        {"windows", windows_},
+        {"validation_windows", validation_.windows},
+        {"epochs_run", epochs_run_},
+        {"best_epoch", best_epoch_},
+        {"max_epochs", options_.epochs},
+        {"seed", options_.seed},
+        {"threads", options_.threads}}},
+      {"validation",
+       {{"mae", validation_.mae}, {"pinball", validation_.pinball}, {"pinball_mean", pinball_mean}}},
+      {"created_by", kCreatedBy},
+  };
+}
+
+absl::Status RnnForecaster::Save(const std::string& path) const {
+  if (!fitted_) return absl::FailedPreconditionError("cannot save an untrained " + arch_.kind + " model");
+  const std::string tmp = path + ".tmp";
+  try {
+    torch::serialize::OutputArchive archive;
+    for (const auto& p : net_->named_parameters()) archive.write(ParamKey(p.key()), p.value());
+    archive.write(kMetadataKey, c10::IValue(Metadata().dump()));
+    archive.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write the model: ", FirstLine(e.what())));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot write the model: ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+// Reading metadata fields with messages that name the field.
+class MetaReader {
+ public:
+  MetaReader(const std::string& path, const json& root) : path_(path), root_(root) {}
+  template <typename T>
+  T Get(const json& obj, const char* key, const char* where) {
+    if (!status_.ok()) return T{};
+    const auto it = obj.find(key);
+    if (it == obj.end()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(path_, ": model metadata lacks ", where, key));
+      return T{};
+    }
+    try {
+      return it->template get<T>();
+    } catch (const json::exception&) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(path_, ": model metadata field ", where, key, " has the wrong type"));
+      return T{};
+    }
+  }
+  const json& Object(const json& obj, const char* key) {
+    static const json kEmpty = json::object();
+    const auto it = obj.find(key);
+    if (it == obj.end() || !it->is_object()) {
+      if (status_.ok()) {
+        status_ = absl::InvalidArgumentError(
+            absl::StrCat(path_, ": model metadata lacks the object ", key));
+      }
+      return kEmpty;
+    }
+    return *it;
+  }
+  void Fail(const std::string& what) {
+    if (status_.ok()) status_ = absl::InvalidArgumentError(absl::StrCat(path_, ": ", what));
+  }
+  const absl::Status& status() const { return status_; }
+  const json& root() const { return root_; }
+
+ private:
+  const std::string& path_;
+  const json& root_;
+  absl::Status status_;
+};
+
+absl::Status RnnForecaster::Restore(const std::string& path,
+                                    torch::serialize::InputArchive& archive, const json& meta) {
+  MetaReader r(path, meta);
+  const json& arch = r.Object(meta, "architecture");
+  const json& features = r.Object(meta, "features");
+  const json& norm = r.Object(meta, "normalization");
+  const json& training = r.Object(meta, "training");
+  const json& validation = r.Object(meta, "validation");
+  arch_.hidden = r.Get<int>(arch, "hidden_size", "architecture.");
+  arch_.layers = r.Get<int>(arch, "layers", "architecture.");
+  arch_.head = r.Get<int>(arch, "head_size", "architecture.");
+  spec_.window = r.Get<int>(features, "window", "features.");
+  spec_.lag_radius = r.Get<int>(features, "lag_radius", "features.");
+  spec_.use_calendar = r.Get<bool>(features, "use_calendar", "features.");
+  spec_.use_events = r.Get<bool>(features, "use_events", "features.");
+  spec_.event_slots = r.Get<int>(features, "event_slots", "features.");
+  spec_.categories = r.Get<std::vector<std::string>>(features, "event_categories", "features.");
+  spec_.horizon_steps = r.Get<std::vector<int>>(features, "horizon_steps", "features.");
+  const int sequence_width = r.Get<int>(features, "sequence_width", "features.");
+  const int static_width = r.Get<int>(features, "static_width", "features.");
+  horizons_ = r.Get<std::vector<double>>(meta, "horizons_s", "");
+  spec_.step = r.Get<double>(meta, "step_s", "");
+  norm_.scale = r.Get<double>(norm, "scale", "normalization.");
+  norm_.mean = r.Get<double>(norm, "mean", "normalization.");
+  norm_.stddev = r.Get<double>(norm, "stddev", "normalization.");
+  data_hash_ = r.Get<std::string>(training, "data_hash", "training.");
+  samples_ = r.Get<std::size_t>(training, "samples", "training.");
+  windows_ = r.Get<std::size_t>(training, "windows", "training.");
+  epochs_run_ = r.Get<int>(training, "epochs_run", "training.");
+  best_epoch_ = r.Get<int>(training, "best_epoch", "training.");
+  options_.seed = r.Get<std::uint64_t>(training, "seed", "training.");
+  options_.epochs = r.Get<int>(training, "max_epochs", "training.");
+  options_.threads = r.Get<int>(training, "threads", "training.");
+  validation_.mae = r.Get<std::vector<double>>(validation, "mae", "validation.");
+  validation_.pinball = r.Get<std::vector<double>>(validation, "pinball", "validation.");
+  validation_.windows = r.Get<std::size_t>(training, "validation_windows", "training.");
+  MESHTWIN_RETURN_IF_ERROR(r.status());
+
+  // Sanity of the values: a model that loads must be able to predict.
+  auto bad = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": invalid model metadata: ", what));
+  };
+  if (arch_.hidden < 1 || arch_.hidden > 4096 || arch_.layers < 1 || arch_.layers > 16 ||
+      arch_.head < 1 || arch_.head > 4096) {
+    return bad("architecture sizes out of range");
+  }
+  if (spec_.window < 1 || spec_.window > 100000 || spec_.lag_radius < 0 ||
+      spec_.lag_radius > 1000 || spec_.event_slots < 0 || spec_.event_slots > kMaxEventSlots) {
+    return bad("feature sizes out of range");
+  }
+  if (horizons_.empty() || horizons_.size() != spec_.horizon_steps.size()) {
+    return bad("horizons_s and features.horizon_steps disagree");
+  }
+  for (std::size_t j = 0; j < horizons_.size(); ++j) {
+    if (!(horizons_[j] > 0) || spec_.horizon_steps[j] < 1) return bad("a horizon is not positive");
+  }
+  if (!(spec_.step > 0) || !std::isfinite(spec_.step)) return bad("step_s is not positive");
+  if (!(norm_.scale > 0) || !(norm_.stddev > 0) || !std::isfinite(norm_.mean) ||
+      !std::isfinite(norm_.scale) || !std::isfinite(norm_.stddev)) {
+    return bad("normalization is not finite and positive");
+  }
+  if (sequence_width != spec_.SequenceWidth() || static_width != spec_.StaticWidth()) {
+    return bad(absl::StrCat("feature widths ", sequence_width, "/", static_width,
+                            " do not match the feature spec (", spec_.SequenceWidth(), "/",
+                            spec_.StaticWidth(), ")"));
+  }
+
+  torch::manual_seed(0);  // shapes only: the values are overwritten below
+  net_ = Net(arch_, spec_.SequenceWidth(), spec_.StaticWidth(), static_cast<int>(horizons_.size()));
+  torch::NoGradGuard no_grad;
+  for (auto& p : net_->named_parameters()) {
+    torch::Tensor t;
+    const std::string key = ParamKey(p.key());
+    if (!archive.try_read(key, t)) return bad(absl::StrCat("parameter ", p.key(), " is missing"));
+    if (!t.sizes().equals(p.value().sizes()) || t.scalar_type() != torch::kFloat) {
+      return bad(absl::StrCat("parameter ", p.key(), " has shape ", ShapeText(t), ", expected ",
+                              ShapeText(p.value())));
+    }
+    if (!torch::isfinite(t).all().item<bool>()) {
+      return bad(absl::StrCat("parameter ", p.key(), " holds non-finite values"));
+    }
+    p.value().copy_(t);
+  }
+  net_->eval();
+  fitted_ = true;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::unique_ptr<Forecaster> MakeRnnForecaster(std::string_view arch,
+                                              const ForecasterOptions& options) {
+  if (arch != "lstm" && arch != "gru") return nullptr;
+  return std::make_unique<RnnForecaster>(arch, options);
+}
+
+absl::StatusOr<std::unique_ptr<Forecaster>> LoadRnnForecasterFile(const std::string& path) {
+  KeepBlasSingleThreaded();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no such model file"));
+  }
+  try {
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(path);
+    } catch (const c10::Error& e) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": not a meshtwin model file (corrupt, truncated or not a model archive: ",
+          FirstLine(e.what()), ")"));
+    }
+    c10::IValue meta_value;
+    if (!archive.try_read(kMetadataKey, meta_value) || !meta_value.isString()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not a meshtwin model file (no metadata entry)"));
+    }
+    json meta = json::parse(meta_value.toStringRef(), nullptr, /*allow_exceptions=*/false);
+    if (meta.is_discarded() || !meta.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": model metadata is not a JSON object"));
+    }
+    if (meta.value("format", std::string()) != kFormat) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not a meshtwin model file (metadata format is not \"", kFormat, "\")"));
+    }
+    const auto version = meta.find("format_version");
+    if (version == meta.end() || !version->is_number_integer() ||
+        version->get<int>() != kFormatVersion) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": model format_version ",
+          version == meta.end() ? std::string("(missing)") : version->dump(),
+          " is not supported (this build reads version ", kFormatVersion, ")"));
+    }
+    const std::string kind = meta.value("kind", std::string());
+    if (kind != "lstm" && kind != "gru") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": model kind \"", kind, "\" is not lstm or gru"));
+    }
+    auto model = std::make_unique<RnnForecaster>(kind, ForecasterOptions());
+    MESHTWIN_RETURN_IF_ERROR(model->Restore(path, archive, meta));
+    return std::unique_ptr<Forecaster>(std::move(model));
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": corrupt model file: ", FirstLine(e.what())));
+  } catch (const json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": invalid model metadata: ", e.what()));
+  }
+}
+
+}  // namespace meshtwin
