@@ -74,6 +74,27 @@ constexpr I32Series kI32Series[] = {
 
 constexpr char kDecisionsUnits[] =
     "time=s count=nodes replicas_before=nodes replicas_after=nodes metric=as the policy states";
+constexpr char kRetrainsUnits[] = "time=s samples=samples old_mae=requests/s new_mae=requests/s";
+std::vector<Column> RetrainColumns() {
+  return {{"time", ColumnKind::kFloat64},    {"samples", ColumnKind::kInt32},
+          {"old_mae", ColumnKind::kFloat64}, {"new_mae", ColumnKind::kFloat64},
+          {"accepted", ColumnKind::kInt32},  {"reason", ColumnKind::kString}};
+}
+
+// The forecast matrices, in file order.
+struct ForecastMatrix {
+  const char* name;
+  std::vector<double> ForecastSeries::*member;
+  const char* description;
+};
+constexpr ForecastMatrix kForecastMatrices[] = {
+    {"p10", &ForecastSeries::p10, "10 % quantile of the demand forecast"},
+    {"p50", &ForecastSeries::p50, "median demand forecast"},
+    {"p90", &ForecastSeries::p90, "90 % quantile of the demand forecast"},
+    {"actual", &ForecastSeries::actual,
+     "demand that came over the target sample (NaN past the end of the run)"},
+};
+
 std::vector<Column> DecisionColumns() {
   return {{"time", ColumnKind::kFloat64},         {"policy", ColumnKind::kString},
           {"node_type", ColumnKind::kString},     {"action", ColumnKind::kString},
@@ -101,7 +122,17 @@ absl::Status CheckShapes(const std::string& path, const ResultsData& data) {
   for (const I32Series& s : kI32Series) {
     MESHTWIN_RETURN_IF_ERROR(check(s.name, (t.*s.member).size(), n));
   }
-  return check("nodes_by_type", t.nodes_by_type.size(), n * data.node_types.size());
+  MESHTWIN_RETURN_IF_ERROR(
+      check("nodes_by_type", t.nodes_by_type.size(), n * data.node_types.size()));
+  const ForecastSeries& f = data.forecasts;
+  for (const ForecastMatrix& m : kForecastMatrices) {
+    if ((f.*m.member).size() != f.size() * f.horizons.size()) {
+      return absl::InternalError(absl::StrCat(path, ": /forecasts/", m.name, ": has ",
+                                              (f.*m.member).size(), " values, expected ",
+                                              f.size() * f.horizons.size()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData& data) {
@@ -175,6 +206,48 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
   // /events
   MESHTWIN_RETURN_IF_ERROR(
       w.WriteEvents(file, data.events, "global events of the run (end is NaN for an instant)"));
+
+  // /forecasts and /retrains: only when a forecaster ran.
+  if (!data.forecasts.horizons.empty()) {
+    const ForecastSeries& f = data.forecasts;
+    MESHTWIN_ASSIGN_OR_RETURN(Handle g, w.CreateGroup(file, "/", "forecasts"));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(g.get(), "/forecasts", "model", f.model));
+    const hsize_t n = f.size(), h = f.horizons.size();
+    MESHTWIN_ASSIGN_OR_RETURN(Handle hz, w.WriteDataset(g.get(), "/forecasts", "horizons",
+                                                        H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {h},
+                                                        {h}, f.horizons.data()));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(hz.get(), "/forecasts/horizons", "units", "s"));
+    MESHTWIN_ASSIGN_OR_RETURN(
+        Handle tm, w.WriteDataset(g.get(), "/forecasts", "time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                  {n}, {std::max<hsize_t>(1, std::min<hsize_t>(n, hdf5::kChunkRows))},
+                                  f.time.data()));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(tm.get(), "/forecasts/time", "units", "s"));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(
+        tm.get(), "/forecasts/time", "description",
+        "forecast origins, seconds since the start of the run; target = origin + horizon"));
+    for (const ForecastMatrix& m : kForecastMatrices) {
+      const std::string object = hdf5::Join("/forecasts", m.name);
+      MESHTWIN_ASSIGN_OR_RETURN(
+          Handle ds, w.WriteDataset(g.get(), "/forecasts", m.name, H5T_IEEE_F64LE,
+                                    H5T_NATIVE_DOUBLE, {n, h},
+                                    {std::max<hsize_t>(1, std::min<hsize_t>(n, hdf5::kChunkRows)), h},
+                                    (f.*m.member).data()));
+      MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "units", "requests/s"));
+      MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "description", m.description));
+    }
+    std::vector<Column> cols = RetrainColumns();
+    for (const RetrainRow& r : data.retrains) {
+      cols[0].f64.push_back(r.time);
+      cols[1].i32.push_back(r.samples);
+      cols[2].f64.push_back(r.old_mae);
+      cols[3].f64.push_back(r.new_mae);
+      cols[4].i32.push_back(r.accepted);
+      cols[5].str.push_back(r.reason);
+    }
+    MESHTWIN_RETURN_IF_ERROR(w.WriteTable(
+        file, "retrains", cols, data.retrains.size(), kRetrainsUnits,
+        "one row per retrain of the forecaster after drift (MAE on held-out recent data)"));
+  }
 
   // /summary: one attribute per RunSummary field.
   {
@@ -280,6 +353,39 @@ absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   return absl::OkStatus();
 }
 
+absl::Status ReadForecasts(const hdf5::Reader& r, hid_t file, ResultsData& out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Handle g, r.OpenGroup(file, "/", "forecasts"));
+  ForecastSeries& f = out.forecasts;
+  MESHTWIN_RETURN_IF_ERROR(r.ReadString(g.get(), "/forecasts", "model", &f.model));
+  std::vector<hsize_t> dims;
+  MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/forecasts", "horizons", 1, H5T_FLOAT,
+                                     H5T_NATIVE_DOUBLE, &f.horizons, &dims));
+  MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/forecasts", "time", 1, H5T_FLOAT,
+                                     H5T_NATIVE_DOUBLE, &f.time, &dims));
+  for (const ForecastMatrix& m : kForecastMatrices) {
+    MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/forecasts", m.name, 2, H5T_FLOAT,
+                                       H5T_NATIVE_DOUBLE, &(f.*m.member), &dims));
+    if (dims[0] != f.time.size() || dims[1] != f.horizons.size()) {
+      return r.Bad(hdf5::Join("/forecasts", m.name),
+                   absl::StrCat("has shape [", dims[0], " x ", dims[1], "], expected [",
+                                f.time.size(), " x ", f.horizons.size(), "] (origins x horizons)"));
+    }
+  }
+  std::vector<Column> cols = RetrainColumns();
+  MESHTWIN_ASSIGN_OR_RETURN(const std::size_t rows, r.ReadTable(file, "retrains", cols));
+  out.retrains.resize(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    RetrainRow& row = out.retrains[i];
+    row.time = cols[0].f64[i];
+    row.samples = cols[1].i32[i];
+    row.old_mae = cols[2].f64[i];
+    row.new_mae = cols[3].f64[i];
+    row.accepted = cols[4].i32[i];
+    row.reason = std::move(cols[5].str[i]);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   // Format and version first: for another schema, that is the whole story.
   std::string format;
@@ -328,6 +434,9 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
     }
   }
   MESHTWIN_ASSIGN_OR_RETURN(out.events, r.ReadEvents(file));
+  if (H5Lexists(file, "forecasts", H5P_DEFAULT) > 0) {
+    MESHTWIN_RETURN_IF_ERROR(ReadForecasts(r, file, out));
+  }
 
   MESHTWIN_ASSIGN_OR_RETURN(Handle g, r.OpenGroup(file, "/", "summary"));
   RunSummary& s = out.summary;

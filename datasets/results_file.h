@@ -46,6 +46,27 @@ struct DecisionRecord {
   std::string reason;
 };
 
+// The forecasts the control loop received (empty when the scenario runs no
+// forecaster). Matrices are origins x horizons, row-major.
+struct ForecastSeries {
+  std::string model;               // e.g. "holt-winters", "gru"
+  std::vector<double> horizons;    // s ahead of the origin
+  std::vector<double> time;        // forecast origins, run time
+  std::vector<double> p10, p50, p90;
+  std::vector<double> actual;      // the demand that came (NaN past the end of the run)
+
+  std::size_t size() const { return time.size(); }
+};
+
+// One retrain of the forecaster after drift.
+struct RetrainRow {
+  double time = 0;
+  std::int32_t samples = 0;
+  double old_mae = 0, new_mae = 0;
+  std::int32_t accepted = 0;       // 1 if the new model replaced the old one
+  std::string reason;
+};
+
 struct ResultsData {
   std::string scenario_name;
   std::string scenario_text;   // the scenario YAML as loaded
@@ -58,6 +79,8 @@ struct ResultsData {
   TickSeries ticks;
   std::vector<DecisionRecord> decisions;
   std::vector<Event> events;
+  ForecastSeries forecasts;
+  std::vector<RetrainRow> retrains;
   RunSummary summary;
 };
 

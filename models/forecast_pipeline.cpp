@@ -45,7 +45,7 @@ ForecastPipeline::ForecastPipeline(std::unique_ptr<Forecaster> model,
       make_model_(std::move(make_model)),
       epoch_(epoch),
       events_(std::move(events)),
-      step_(model_->step()),
+      step_(options.step > 0 ? options.step : model_->step()),
       drift_(options.drift_delta, options.drift_lambda, options.drift_min_samples) {
   const auto per_day = static_cast<std::size_t>(std::llround(86400 / step_));
   if (options_.min_history == 0) options_.min_history = per_day;
@@ -95,6 +95,16 @@ void ForecastPipeline::AddSample(double value, Seconds sample_end) {
   }
   if (drift_pending_) MaybeRetrain(sample_end);
   if (history_.size() < options_.min_history) return;
+  if (options_.fit_on_warmup && !fitted_) {
+    // A model named in a scenario learns from the run's first hours (the
+    // warm-up); until then the loop runs without a forecast.
+    fitted_ = true;
+    if (absl::Status st = model_->Fit(CurrentHistory()); !st.ok()) {
+      warmup_error_ = std::string(st.message());
+      warmup_failed_ = true;
+    }
+  }
+  if (warmup_failed_) return;
 
   current_ = model_->Predict(CurrentHistory());
   current_origin_ = sample_end;

@@ -26,6 +26,8 @@ namespace meshtwin {
 
 struct ForecastPipelineOptions {
   std::size_t min_history = 0;        // samples before the first forecast (0: one day's worth)
+  bool fit_on_warmup = false;         // the model arrives unfitted: fit it on the first min_history
+  Seconds step = 0;                   // sample step (0: the model's own; required when unfitted)
   std::size_t history_limit = 0;      // samples kept (0: fifteen days' worth)
   std::size_t min_train = 0;          // samples after a drift alarm before retraining (0: min_history)
   std::size_t error_window = 60;      // samples in the rolling error
@@ -71,6 +73,11 @@ class ForecastPipeline : public ForecastSource {
   const std::vector<Seconds>& horizons() const { return model_->horizons(); }
   const std::vector<ForecastRecord>& records() const { return records_; }
   const std::vector<RetrainRecord>& retrains() const { return retrains_; }
+  // True if the warm-up fit failed (the history could not train the model).
+  bool warmup_failed() const { return warmup_failed_; }
+  const std::string& warmup_error() const { return warmup_error_; }
+  const Forecaster& model() const { return *model_; }
+  Seconds step() const { return step_; }
   // Mean absolute error at the first horizon over the rolling window (NaN before any).
   double recent_mae() const;
   double recent_naive_mae() const;
@@ -109,6 +116,9 @@ class ForecastPipeline : public ForecastSource {
   Seconds last_retrain_ = -1e300;
   bool drift_pending_ = false;
   Seconds drift_since_ = 0;           // when the pending alarm was raised
+  bool fitted_ = false;               // fit_on_warmup done
+  bool warmup_failed_ = false;        // the warm-up fit failed: no forecasts
+  std::string warmup_error_;
   std::vector<ForecastRecord> records_;
   std::vector<RetrainRecord> retrains_;
 };

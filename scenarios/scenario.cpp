@@ -11,6 +11,7 @@
 #include "datasets/events.h"
 #include "datasets/presets.h"
 #include "datasets/trace_file.h"
+#include "models/forecaster.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -824,12 +825,66 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
   return absl::OkStatus();
 }
 
+absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_interval,
+                          ForecastSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section s, Section::Open(r, item,
+                               {"model", "horizons", "step", "warmup", "retrain",
+                                "retrain_cooldown", "retrain_window"}));
+  out->enabled = true;
+  const Item* model = s.Find("model");
+  if (model != nullptr) MESHTWIN_RETURN_IF_ERROR(ReadString(r, *model, &out->model));
+  const bool named = out->model == "naive" || out->model == "seasonal-naive" ||
+                     out->model == "holt-winters" || out->model == "lstm" || out->model == "gru";
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("step", Range{0, 86400, false, true}, &out->step));
+  if (!named) {
+    // A model file: load it now so a bad one is reported here, at the key.
+    out->model_file = ResolvePath(r, *model, out->model);
+    absl::StatusOr<std::unique_ptr<Forecaster>> m = LoadForecaster(out->model_file);
+    if (!m.ok()) {
+      return r.Fail(*model, absl::StrCat("expected naive, seasonal-naive, holt-winters, lstm, gru "
+                                         "or a model file; ",
+                                         m.status().message()));
+    }
+    out->step = (*m)->step();
+    out->horizons = (*m)->horizons();
+  }
+  if (const Item* horizons = s.Find("horizons")) {
+    if (!named) return s.Fail("horizons", "expected no horizons with a model file (it has its own)");
+    MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items,
+                              ListItems(r, *horizons, "a list of durations"));
+    if (items.empty()) return r.Fail(*horizons, "expected at least one horizon, got an empty list");
+    out->horizons.clear();
+    for (const Item& h : items) {
+      MESHTWIN_RETURN_IF_ERROR(ReadDuration(r, h, Above(0), &out->horizons.emplace_back()));
+      const double ratio = out->horizons.back() / out->step;
+      if (std::fabs(ratio - std::round(ratio)) > 1e-9) {
+        return r.Fail(h, absl::StrCat("expected a multiple of forecast.step (",
+                                      FormatDuration(out->step), "), got ", Describe(h.node)));
+      }
+    }
+  }
+  const double per_tick = out->step / control_interval;
+  if (std::fabs(per_tick - std::round(per_tick)) > 1e-9) {
+    return s.FailAgainst("step", {"control_interval"},
+                         absl::StrCat("expected a multiple of control_interval (",
+                                      FormatDuration(control_interval), "), got ",
+                                      FormatDuration(out->step)));
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("warmup", AtLeast(0), &out->warmup));
+  MESHTWIN_RETURN_IF_ERROR(s.Bool("retrain", &out->retrain));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("retrain_cooldown", AtLeast(0), &out->retrain_cooldown));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("retrain_window", Above(0), &out->retrain_window));
+  return absl::OkStatus();
+}
+
 // The whole document, in key order of default.yaml.
 absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
   MESHTWIN_ASSIGN_OR_RETURN(
       Section top, Section::Open(r, root,
                                  {"name", "description", "seed", "duration", "control_interval",
-                                  "platform", "node_types", "workload", "slo", "trace", "policy"}));
+                                  "platform", "node_types", "workload", "slo", "trace", "forecast",
+                                  "policy"}));
   const Item* name = top.Find("name");
   if (name == nullptr) return top.Missing("name", "a scenario name");
   MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->name));
@@ -890,6 +945,9 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
 
   if (const Item* trace = top.Find("trace")) {
     MESHTWIN_RETURN_IF_ERROR(ReadTrace(r, *trace, out->duration, &out->trace));
+  }
+  if (const Item* forecast = top.Find("forecast")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadForecast(r, *forecast, out->control_interval, &out->forecast));
   }
   if (const std::shared_ptr<const Trace>& t = out->trace.loaded) {
     // A replay runs for the length of its trace unless told otherwise, and

@@ -42,6 +42,19 @@ struct TraceSpec {
   std::shared_ptr<const Trace> loaded;
 };
 
+// The forecaster the control loop runs (absent: none; the HPA needs none).
+struct ForecastSpec {
+  bool enabled = false;
+  std::string model = "holt-winters";  // naive | seasonal-naive | holt-winters | lstm | gru | a file
+  std::string model_file;              // resolved path when `model` names a file
+  std::vector<Seconds> horizons = {300, 1800, 7200};
+  Seconds step = 300;                  // sample step the model works at (named models)
+  Seconds warmup = 86400;              // history before the first forecast (and a named model's fit)
+  bool retrain = true;
+  Seconds retrain_cooldown = 6 * 3600;
+  Seconds retrain_window = 7 * 86400;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -56,6 +69,7 @@ struct Scenario {
   WorkloadSpec workload;
   SloSpec slo;
   TraceSpec trace;
+  ForecastSpec forecast;
   std::string policy = "hpa";
   HpaOptions hpa;  // node_type, min_replicas, max_replicas filled from the pool
 };

@@ -9,6 +9,7 @@
 #include <deque>
 #include <cmath>
 #include <memory>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
 
+#include "models/forecast_pipeline.h"
 #include "twin/control_loop.h"
 #include "twin/mesh.h"
 
@@ -46,6 +48,7 @@ struct SimState {
   Seconds tick_end = 0;
   ResultsData results;
   absl::Status error;
+  std::unique_ptr<ForecastPipeline> forecasts;  // null without a forecaster
 };
 
 // A node of the mesh: each tick it executes the work the mesh assigned to it
@@ -186,7 +189,7 @@ class ManagerActor {
     const auto ticks = static_cast<std::int64_t>(std::ceil(duration / dt - 1e-9));
     SimMetrics metrics(state_);
     SimActuator actuator(state_, std::string(policy_->name()));
-    ControlLoop loop(metrics, /*forecaster=*/nullptr, *policy_, actuator);
+    ControlLoop loop(metrics, st.forecasts.get(), *policy_, actuator);
 
     for (std::int64_t k = 0; k < ticks; ++k) {
       const Seconds now = static_cast<double>(k) * dt;
@@ -247,6 +250,71 @@ void BuildPlatform(SimState& st, sg4::Host** manager_host) {
   zone->seal();
 }
 
+// The scenario's forecaster inside the pipeline that feeds the control loop.
+absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Scenario& scenario,
+                                                                       const Trace& trace) {
+  const ForecastSpec& spec = scenario.forecast;
+  ForecasterOptions options;
+  options.horizons = spec.horizons;
+  options.seed = scenario.seed;
+  options.threads = 1;  // bit-reproducible runs
+  std::unique_ptr<Forecaster> model;
+  std::string kind = spec.model;
+  ForecastPipelineOptions po;
+  if (!spec.model_file.empty()) {
+    MESHTWIN_ASSIGN_OR_RETURN(model, LoadForecaster(spec.model_file));
+    kind = model->name();
+    options.horizons = model->horizons();
+  } else {
+    MESHTWIN_ASSIGN_OR_RETURN(model, MakeForecaster(spec.model, options));
+    po.fit_on_warmup = true;
+    po.step = spec.step;
+  }
+  const Seconds step = po.step > 0 ? po.step : model->step();
+  po.min_history =
+      std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(spec.warmup / step)));
+  po.retrain = spec.retrain;
+  po.retrain_cooldown = spec.retrain_cooldown;
+  po.retrain_window = spec.retrain_window;
+  auto make = [kind, options]() -> std::unique_ptr<Forecaster> {
+    absl::StatusOr<std::unique_ptr<Forecaster>> m = MakeForecaster(kind, options);
+    return m.ok() ? *std::move(m) : nullptr;
+  };
+  std::vector<Event> events = trace.events;
+  for (Event& e : events) {  // to absolute times, as histories carry them
+    e.start += trace.epoch;
+    e.end += trace.epoch;
+    e.announced += trace.epoch;
+  }
+  return std::make_unique<ForecastPipeline>(std::move(model), po, make,
+                                            trace.epoch + trace.start, std::move(events));
+}
+
+// What the pipeline forecast, next to the demand that came.
+void RecordForecasts(const ForecastPipeline& p, const Trace& trace, Seconds duration,
+                     ResultsData& r) {
+  ForecastSeries& f = r.forecasts;
+  f.model = p.model().name();
+  f.horizons = p.horizons();
+  const Seconds step = p.step();
+  for (const ForecastRecord& rec : p.records()) {
+    f.time.push_back(rec.origin);
+    for (std::size_t i = 0; i < f.horizons.size(); ++i) {
+      f.p10.push_back(rec.p10[i]);
+      f.p50.push_back(rec.p50[i]);
+      f.p90.push_back(rec.p90[i]);
+      const Seconds target = rec.origin + f.horizons[i];
+      f.actual.push_back(target <= duration + 1e-9
+                             ? trace.MeanRate(trace.start + target - step, trace.start + target)
+                             : std::numeric_limits<double>::quiet_NaN());
+    }
+  }
+  for (const RetrainRecord& rt : p.retrains()) {
+    r.retrains.push_back({rt.time, static_cast<std::int32_t>(rt.samples), rt.old_mae, rt.new_mae,
+                          rt.accepted ? 1 : 0, rt.reason});
+  }
+}
+
 RunSummary Summarize(const SimState& st) {
   const TickSeries& t = st.results.ticks;
   RunSummary s;
@@ -284,6 +352,9 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
                                           const SimulationOptions& options) {
   MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(scenario));
   SimState st(scenario, trace);
+  if (scenario.forecast.enabled) {
+    MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));
+  }
 
   // Nodes are single aggregated CPUs (see BuildPlatform), which lets SimGrid
   // use its TI CPU model: 13 % faster than the default on large fleets, with
@@ -308,6 +379,12 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
     return absl::InternalError(std::string("simulation failed: ") + e.what());
   }
   MESHTWIN_RETURN_IF_ERROR(st.error);
+  if (st.forecasts && st.forecasts->warmup_failed()) {
+    return absl::InvalidArgumentError(
+        scenario.source + ": forecast.warmup: the first " + std::to_string(scenario.forecast.warmup) +
+        " s of the run could not train " + scenario.forecast.model + ": " +
+        st.forecasts->warmup_error());
+  }
 
   ResultsData& r = st.results;
   r.scenario_name = scenario.name;
@@ -325,6 +402,7 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
     e.end -= trace.start;
     e.announced -= trace.start;
   }
+  if (st.forecasts) RecordForecasts(*st.forecasts, trace, scenario.duration, r);
   r.summary = Summarize(st);
   return std::move(st.results);
 }

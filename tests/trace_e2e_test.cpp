@@ -1,8 +1,10 @@
 // End-to-end: getting history in. `trace import|generate|inspect`,
 // `events tag`, `logs import`, and a scenario that replays a real trace.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -189,6 +191,65 @@ TEST(TraceE2E, ScenarioReplaysARealTraceForItsWholeLength) {
   EXPECT_DOUBLE_EQ(data->trace_epoch, 1556668800);  // 2019-05-01T00:00:00Z
   // Demand follows the trace: avg_cpu 0.44 x 20,000 at the start.
   EXPECT_NEAR(data->ticks.demand[0], 0.4416155843647663 * 20000, 1e-6);
+}
+
+}  // namespace
+}  // namespace meshtwin
+
+namespace meshtwin {
+namespace {
+
+TEST(ForecastE2E, SimulateRecordsForecastsNextToTheDemandThatCame) {
+  const std::string out = ScratchDir() + "/r.h5";
+  CommandResult r = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
+                                 "forecast.model=holt-winters", "--out", out, "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  absl::StatusOr<ResultsData> data = ReadResultsFile(out);
+  ASSERT_TRUE(data.ok()) << data.status();
+  const ForecastSeries& f = data->forecasts;
+  EXPECT_EQ(f.model, "holt-winters");
+  ASSERT_EQ(f.horizons, (std::vector<double>{300, 1800, 7200}));
+  // The first forecast comes after the one-day warm-up, then one per 5 min.
+  ASSERT_FALSE(f.time.empty());
+  EXPECT_DOUBLE_EQ(f.time.front(), 86400);
+  EXPECT_DOUBLE_EQ(f.time[1] - f.time[0], 300);
+  const std::size_t h = f.horizons.size();
+  std::vector<double> abs_error(h, 0), covered(h, 0), n(h, 0);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    for (std::size_t k = 0; k < h; ++k) {
+      const std::size_t j = i * h + k;
+      ASSERT_LE(f.p10[j], f.p50[j]);
+      ASSERT_LE(f.p50[j], f.p90[j]);
+      if (std::isnan(f.actual[j])) continue;
+      abs_error[k] += std::fabs(f.p50[j] - f.actual[j]);
+      covered[k] += f.actual[j] >= f.p10[j] && f.actual[j] <= f.p90[j];
+      ++n[k];
+    }
+  }
+  // Nearer horizons are easier, and the p10-p90 band covers most outcomes.
+  EXPECT_LT(abs_error[0] / n[0], abs_error[2] / n[2]);
+  for (std::size_t k = 0; k < h; ++k) {
+    EXPECT_GT(covered[k] / n[k], 0.5) << f.horizons[k];
+    EXPECT_LT(covered[k] / n[k], 0.97) << f.horizons[k];
+  }
+  // Targets past the end of the run have no actual.
+  EXPECT_TRUE(std::isnan(f.actual.back()));
+}
+
+TEST(ForecastE2E, ForecastKeysAreValidated) {
+  CommandResult step = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
+                                    "forecast.step=90s", "-q"});
+  EXPECT_EQ(step.exit_code, 2);
+  EXPECT_THAT(step.err, HasSubstr("forecast.step: expected a multiple of control_interval"));
+  CommandResult horizon = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
+                                       "forecast.horizons=[5m, 7m]", "-q"});
+  EXPECT_EQ(horizon.exit_code, 2);
+  EXPECT_THAT(horizon.err, HasSubstr("expected a multiple of forecast.step"));
+  CommandResult model = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
+                                     "forecast.model=no-such-model.pt", "-q"});
+  EXPECT_EQ(model.exit_code, 2);
+  EXPECT_THAT(model.err, HasSubstr("forecast.model"));
+  EXPECT_THAT(model.err, HasSubstr("no-such-model.pt"));
 }
 
 }  // namespace
