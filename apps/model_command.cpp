@@ -72,7 +72,7 @@ int RunTrain(const TrainArgs& a) {
 }
 
 struct BacktestArgs {
-  std::string csv, trace, model = "holt-winters", horizon, out;
+  std::string csv, trace, model = "holt-winters", horizon, season, out;
   ImportFlags flags;
   BacktestOptions options;
   ForecasterOptions forecaster;
@@ -92,6 +92,12 @@ int RunBacktest(const BacktestArgs& a) {
     return ReportError(absl::InvalidArgumentError(
         fmt::format("--train-fraction: expected a number in (0, 1), got {}", options.train_fraction)));
   }
+  ForecasterOptions forecaster = a.forecaster;
+  if (!a.season.empty()) {
+    absl::StatusOr<double> season = ParseDurationFlag("--season", a.season);
+    if (!season.ok()) return ReportError(season.status());
+    forecaster.season = *season;
+  }
   if (!a.horizon.empty()) {
     absl::StatusOr<double> h = ParseDurationFlag("--horizon", a.horizon);
     if (!h.ok()) return ReportError(h.status());
@@ -106,8 +112,12 @@ int RunBacktest(const BacktestArgs& a) {
   // A model file is evaluated as it is; a name is fitted on the first part.
   const bool from_file = std::filesystem::exists(a.model);
   absl::StatusOr<std::unique_ptr<Forecaster>> model =
-      from_file ? LoadForecaster(a.model) : MakeForecaster(a.model, a.forecaster);
-  if (!model.ok()) return ReportError(model.status());
+      from_file ? LoadForecaster(a.model) : MakeForecaster(a.model, forecaster);
+  if (!model.ok()) {
+    return ReportError(model.status().code() == absl::StatusCode::kInvalidArgument && !from_file
+                           ? absl::InvalidArgumentError("--model: " + ErrorText(model.status()))
+                           : model.status());
+  }
   options.fit = !from_file;
   if (from_file && (*model)->step() != trace->step) {
     return ReportError(absl::InvalidArgumentError(fmt::format(
@@ -173,6 +183,7 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--retrain-every", a->options.retrain_every, "Refit every N origins (0: never)")
         ->capture_default_str();
     cmd->add_option("--seed", a->forecaster.seed, "Random seed")->capture_default_str();
+    cmd->add_option("--season", a->season, "Seasonal period (default: detect a day or a week)");
     cmd->add_option("-o,--out", a->out, "Forecasts CSV: timestamp,horizon_s,actual,p10,p50,p90")
         ->required();
     a->flags.Add(cmd);

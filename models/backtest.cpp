@@ -187,7 +187,8 @@ absl::StatusOr<BacktestResult> Backtest(Forecaster& model, const History& histor
   const std::span<const double> y = history.values;
   const std::size_t n = y.size();
   const std::size_t train =
-      static_cast<std::size_t>(std::floor(options.train_fraction * static_cast<double>(n)));
+      // The epsilon keeps 0.7 x 5760 = 4031.9999... from losing a sample.
+      static_cast<std::size_t>(std::floor(options.train_fraction * static_cast<double>(n) + 1e-9));
   if (train == 0 || train + longest > n) {
     return absl::InvalidArgumentError(
         "backtest: the history (" + std::to_string(n) + " samples) is too short: training on " +

@@ -254,3 +254,35 @@ TEST(ForecastE2E, ForecastKeysAreValidated) {
 
 }  // namespace
 }  // namespace meshtwin
+
+namespace meshtwin {
+namespace {
+
+TEST(BacktestE2E, WritesForecastsAtTargetTimesAndPrintsTheMetrics) {
+  const std::string dir = ScratchDir();
+  ASSERT_EQ(RunMeshtwin({"trace", "generate", "--preset", "diurnal-web", "--days", "4", "--out",
+                         dir + "/dw.h5"})
+                .exit_code,
+            0);
+  CommandResult r = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", "holt-winters",
+                                 "--horizon", "30m", "--out", dir + "/f.csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* column : {"MAE", "RMSE", "MAPE", "sMAPE", "/naive", "/seasonal", "pinball",
+                             "p10-p90"}) {
+    EXPECT_THAT(r.out, HasSubstr(column));
+  }
+  const std::string csv = ReadFileBytes(dir + "/f.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "timestamp,horizon_s,actual,p10,p50,p90");
+  // 4 days at 60 s, the last 30 % scored at the 30 min horizon only: the
+  // first target is 30 min after the first origin (day 2.8, 19:12 UTC).
+  const std::string first = csv.substr(csv.find('\n') + 1, 26);
+  EXPECT_EQ(first, "2024-01-03T19:42:00Z,1800,");
+  CommandResult bad = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", "prophet",
+                                   "--out", dir + "/g.csv"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--model"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/g.csv"));
+}
+
+}  // namespace
+}  // namespace meshtwin
