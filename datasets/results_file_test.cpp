@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,41 @@ TEST_F(ResultsFileTest, RoundTrip) {
   ASSERT_TRUE(back.ok()) << back.status();
   ExpectEqual(data, *back);
   EXPECT_EQ(Listing(), std::vector<std::string>{"run.h5"});
+}
+
+TEST_F(ResultsFileTest, RoundTripWithForecastsAndRetrains) {
+  ResultsData data = Filled(10);
+  ForecastSeries& f = data.forecasts;
+  f.model = "holt-winters";
+  f.horizons = {300, 1800};
+  f.time = {300, 600, 900};
+  f.p10 = {1, 2, 3, 4, 5, 6};
+  f.p50 = {2, 3, 4, 5, 6, 7};
+  f.p90 = {3, 4, 5, 6, 7, 8};
+  f.actual = {2.5, 3.5, 4.5, 5.5, 6.5, std::numeric_limits<double>::quiet_NaN()};
+  data.retrains.push_back({600, 144, 12.5, 8.25, 1, "rolling error above the naive baseline's"});
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectEqual(data, *back);
+  EXPECT_EQ(back->forecasts.model, "holt-winters");
+  EXPECT_EQ(back->forecasts.horizons, f.horizons);
+  EXPECT_EQ(back->forecasts.time, f.time);
+  EXPECT_EQ(back->forecasts.p50, f.p50);
+  EXPECT_TRUE(std::isnan(back->forecasts.actual[5]));
+  ASSERT_EQ(back->retrains.size(), 1u);
+  EXPECT_EQ(back->retrains[0].samples, 144);
+  EXPECT_EQ(back->retrains[0].accepted, 1);
+  EXPECT_DOUBLE_EQ(back->retrains[0].new_mae, 8.25);
+  EXPECT_EQ(back->retrains[0].reason, "rolling error above the naive baseline's");
+  // Without a forecaster the file has neither group (and reads back empty).
+  ResultsData plain = Filled(10);
+  ASSERT_TRUE(WriteResultsFile(Path("plain.h5"), plain).ok());
+  const absl::StatusOr<ResultsData> plain_back = ReadResultsFile(Path("plain.h5"));
+  ASSERT_TRUE(plain_back.ok());
+  EXPECT_TRUE(plain_back->forecasts.horizons.empty());
+  EXPECT_TRUE(plain_back->retrains.empty());
 }
 
 TEST_F(ResultsFileTest, RoundTripWithNoDecisionsOrEvents) {
