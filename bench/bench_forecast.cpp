@@ -3,9 +3,11 @@
 //   bench_forecast                        Google Benchmark: Predict (all horizons),
 //                                         PredictMany of 1,000 origins, and one
 //                                         training run on 10,000 points
-//   bench_forecast --accuracy [--arch gru|lstm] [--threads N]
+//   bench_forecast --accuracy [--arch gru|lstm] [--seed S] [--epochs N] [--threads N]
+//                  [--days D] [--step 300|60] [--only NAME]
 //                                         the accuracy targets of issue 5 on the
 //                                         generator presets and the Google 2019 trace
+//                                         (models/README.md, "Measured")
 //   bench_forecast --write-default-model PATH
 //                                         trains models/data/default-gru.pt
 //                                         (models/data/README.md)
@@ -17,9 +19,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -131,7 +133,8 @@ BenchState& Shared() {
     }
     // Fresh data (another seed) at the model's step.
     absl::StatusOr<Trace> t = GeneratePreset("diurnal-web", 14, 2);
-    s->data = FromTrace("diurnal-web", *t, static_cast<int>(std::lround(s->model->step() / t->step)));
+    s->data =
+        FromTrace("diurnal-web", *t, static_cast<int>(std::lround(s->model->step() / t->step)));
     return s;
   }();
   return *state;
@@ -228,12 +231,13 @@ double ElapsedSeconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int RunAccuracy(const std::string& arch, int threads, int epochs, double days, int factor) {
+int RunAccuracy(const std::string& arch, int threads, int epochs, double days, int factor,
+                std::uint64_t seed, const std::string& only) {
   std::vector<Series> sets;
   for (const char* p : {"diurnal-web", "weekly-business", "product-launch", "market-open"}) {
-    sets.push_back(Preset(p, days, factor));
+    if (only.empty() || only == p) sets.push_back(Preset(p, days, factor));
   }
-  {
+  if (only.empty() || only == "google2019-cpu") {
     CsvImportOptions o;
     o.no_time_col = true;
     o.step = 300;
@@ -249,7 +253,10 @@ int RunAccuracy(const std::string& arch, int threads, int epochs, double days, i
       std::fprintf(stderr, "skipping Google 2019: %s\n", ErrorText(t.status()).c_str());
     }
   }
-  std::printf("%s, trained on the first 80%%, scored on the last 20%% (MAE of p50)\n", arch.c_str());
+  std::printf(
+      "%s (seed %ju, %d epochs at most), trained on the first 80%%, scored on the last 20%%"
+      " (MAE of p50)\n",
+      arch.c_str(), static_cast<std::uintmax_t>(seed), epochs);
   std::printf("%-16s %5s %7s %12s %12s %12s %7s %s\n", "data", "step", "horizon", "model", "last",
               "seasonal", "ratio", "(ratio = model / better naive; target <= 0.80)");
   for (const Series& s : sets) {
@@ -258,6 +265,7 @@ int RunAccuracy(const std::string& arch, int threads, int epochs, double days, i
     ForecasterOptions o = DefaultModelOptions();
     o.threads = threads;
     o.epochs = epochs;
+    o.seed = seed;
     const auto t0 = std::chrono::steady_clock::now();
     auto f = TrainOrDie(arch, o, train);
     const double fit_s = ElapsedSeconds(t0);
@@ -283,6 +291,7 @@ int RunAccuracy(const std::string& arch, int threads, int epochs, double days, i
     ForecasterOptions o = DefaultModelOptions();
     o.threads = threads;
     o.epochs = epochs;
+    o.seed = seed;
     auto with = TrainOrDie(arch, o, train);
     o.use_events = false;
     auto without = TrainOrDie(arch, o, train);
@@ -326,6 +335,8 @@ int main(int argc, char** argv) {
   int epochs = 30;
   double days = 28;
   int factor = 5;
+  std::uint64_t seed = 1;
+  std::string only;
   bool accuracy = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -339,13 +350,17 @@ int main(int argc, char** argv) {
       epochs = std::atoi(argv[++i]);
     } else if (a == "--days" && i + 1 < argc) {
       days = std::atof(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--step" && i + 1 < argc) {
       factor = std::max(1, std::atoi(argv[++i]) / 60);
     } else if (a == "--write-default-model" && i + 1 < argc) {
       return meshtwin::WriteDefaultModel(argv[i + 1]);
     }
   }
-  if (accuracy) return meshtwin::RunAccuracy(arch, threads, epochs, days, factor);
+  if (accuracy) return meshtwin::RunAccuracy(arch, threads, epochs, days, factor, seed, only);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

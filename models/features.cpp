@@ -52,8 +52,8 @@ double EffectiveEnd(const Event& e, double step) {
 
 const std::vector<std::string>& DefaultEventCategories() {
   static const std::vector<std::string> kCategories = {
-      "launch", "sale",  "market",  "earnings", "news",         "social",  "sports",
-      "outage", "weather", "media", "notification", "campaign"};
+      "launch", "sale",   "market",  "earnings", "news",         "social",
+      "sports", "outage", "weather", "media",    "notification", "campaign"};
   return kCategories;
 }
 
@@ -65,9 +65,7 @@ int FeatureSpec::WeekSteps() const {
   return std::max(1, static_cast<int>(std::lround(kWeek / step)));
 }
 
-int FeatureSpec::SlotWidth() const {
-  return static_cast<int>(categories.size()) + 1 + kSlotExtra;
-}
+int FeatureSpec::SlotWidth() const { return static_cast<int>(categories.size()) + 1 + kSlotExtra; }
 
 int FeatureSpec::EventWidth() const {
   return use_events ? event_slots * SlotWidth() + kAggregateWidth : 0;
@@ -148,7 +146,9 @@ FeatureBuilder::FeatureBuilder(const FeatureSpec& spec, const Normalizer& norm,
     if (!std::isfinite(e.start)) continue;
     PreparedEvent p;
     p.start = e.start;
-    p.announced = e.announced;
+    // No announcement time: known when it starts (as the generator's
+    // unannounced events), never earlier.
+    p.announced = std::isfinite(e.announced) ? e.announced : e.start;
     const bool holiday = e.category == "holiday";
     if (holiday && !(std::isfinite(e.end) && e.end > e.start)) {
       // A holiday given as an instant covers its (UTC) day.
@@ -163,8 +163,9 @@ FeatureBuilder::FeatureBuilder(const FeatureSpec& spec, const Normalizer& norm,
     p.duration = static_cast<float>(std::log1p((p.end - p.start) / 3600) / 5);
     (holiday ? holidays_ : events_).push_back(p);
   }
-  std::stable_sort(events_.begin(), events_.end(),
-                   [](const PreparedEvent& a, const PreparedEvent& b) { return a.start < b.start; });
+  std::stable_sort(
+      events_.begin(), events_.end(),
+      [](const PreparedEvent& a, const PreparedEvent& b) { return a.start < b.start; });
   for (const PreparedEvent& p : events_) {
     max_event_length_ = std::max(max_event_length_, p.end - p.start);
   }
@@ -225,7 +226,8 @@ void FeatureBuilder::EventSlots(double t, double t0, float* out) const {
     // The no-peeking rule: an event announced after the origin does not exist yet.
     if (e.announced > t0 || t > e.end + kAfterSpan) continue;
     Kernels(e, t, x.data());
-    for (int k = 0; k < kAggregateWidth; ++k) aggregate[k] += e.magnitude * x[static_cast<std::size_t>(k + 1)];
+    for (int k = 0; k < kAggregateWidth; ++k)
+      aggregate[k] += e.magnitude * x[static_cast<std::size_t>(k + 1)];
     const bool active = e.start <= t && t < e.end;
     const double score = active ? 0 : std::min(std::abs(t - e.start), std::abs(t - e.end));
     // Insertion into the short sorted list (stable: earlier starts win ties).
@@ -356,7 +358,8 @@ float FeatureBuilder::Build(std::size_t n, float* sequence, float* statics) cons
 float FeatureBuilder::Target(std::size_t n, std::size_t j, float anchor) const {
   const long target = static_cast<long>(n) + spec_.horizon_steps[j] - 1;
   const double v = Value(target, history_.values.size());
-  return std::isfinite(v) ? static_cast<float>(v - anchor) : std::numeric_limits<float>::quiet_NaN();
+  return std::isfinite(v) ? static_cast<float>(v - anchor)
+                          : std::numeric_limits<float>::quiet_NaN();
 }
 
 std::uint64_t TrainingDataHash(const History& history) {

@@ -37,7 +37,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "models/forecaster.h"
@@ -58,7 +57,7 @@ struct FeatureSpec {
   int lag_radius = 1;              // a lag is the mean of 2r+1 samples around it (noise)
   bool use_calendar = true;
   bool use_events = true;
-  int event_slots = 2;             // events described per time point (the most relevant)
+  int event_slots = 2;  // events described per time point (the most relevant)
   std::vector<std::string> categories = DefaultEventCategories();
 
   // Samples per day and per week at this step (rounded; >= 1).
@@ -98,10 +97,9 @@ class FeatureBuilder {
   FeatureBuilder(const FeatureSpec& spec, const Normalizer& norm, const History& history);
 
   // Any origin n in [1, history.values.size()] can be built; samples
-  // before the start count as missing. Writes spec.window * SequenceWidth() floats to `sequence` (time-major,
-  // oldest first) and StaticWidth() floats to `statics`. Returns the anchor:
-  // the last known normalised value (0 when nothing is known), which the
-  // network's p50 is relative to.
+  // before the start count as missing. Writes spec.window * SequenceWidth() floats to `sequence`
+  // (time-major, oldest first) and StaticWidth() floats to `statics`. Returns the anchor: the last
+  // known normalised value (0 when nothing is known), which the network's p50 is relative to.
   float Build(std::size_t n, float* sequence, float* statics) const;
 
   // Normalised target of horizon j from origin n, relative to the anchor

@@ -55,7 +55,9 @@ Built BuildAt(const FeatureSpec& spec, const History& h, std::size_t n) {
 }
 
 // Offsets into statics, following the layout in features.h.
-int EventWidth(const FeatureSpec& s) { return s.use_events ? s.event_slots * s.SlotWidth() + 7 : 0; }
+int EventWidth(const FeatureSpec& s) {
+  return s.use_events ? s.event_slots * s.SlotWidth() + 7 : 0;
+}
 int CalendarWidth(const FeatureSpec& s) { return s.use_calendar ? 6 : 0; }
 int HorizonBlock(const FeatureSpec& s, int j) {
   const int origin = 5 + CalendarWidth(s) + EventWidth(s);
@@ -88,7 +90,8 @@ TEST(FeatureNormalizerTest, RoundTripsAndClampsNegatives) {
   const std::vector<double> v = {100, 200, 300, kNaN, 400};
   const Normalizer n = Normalizer::Fit(v);
   EXPECT_DOUBLE_EQ(n.scale, 250);  // mean of the finite values
-  for (double y : {0.0, 1.0, 250.0, 1234.5}) EXPECT_NEAR(n.Inverse(n.Forward(y)), y, 1e-9 * (1 + y));
+  for (double y : {0.0, 1.0, 250.0, 1234.5})
+    EXPECT_NEAR(n.Inverse(n.Forward(y)), y, 1e-9 * (1 + y));
   EXPECT_TRUE(std::isnan(n.Forward(kNaN)));
   EXPECT_EQ(n.Forward(-5), n.Forward(0));
   EXPECT_GE(n.Inverse(-100), 0);
@@ -226,9 +229,9 @@ TEST(FeatureEventTest, EventAnnouncedAfterOriginChangesNothing) {
   EXPECT_EQ(ev[0], 1);  // "launch" is category 0
   const float* x = ev + spec.categories.size() + 1;
   EXPECT_FLOAT_EQ(x[0], static_cast<float>(std::log1p(4.0) / 2));
-  EXPECT_EQ(x[1], 1);   // active
-  EXPECT_EQ(x[2], 0);   // no "before" kernels once started
-  EXPECT_GT(x[4], 0);   // "after start" kernel
+  EXPECT_EQ(x[1], 1);  // active
+  EXPECT_EQ(x[2], 0);  // no "before" kernels once started
+  EXPECT_GT(x[4], 0);  // "after start" kernel
   // The aggregate after the slots: magnitude times the kernels.
   const float* agg = ev + 2 * spec.SlotWidth();
   EXPECT_FLOAT_EQ(agg[0], x[0] * x[1]);

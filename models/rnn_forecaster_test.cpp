@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,8 +29,8 @@ std::vector<double> DailySine(int days) {
   std::vector<double> v(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     const double t = (i + 0.5) * kStep;
-    v[static_cast<std::size_t>(i)] = 1000 + 600 * std::sin(2 * std::numbers::pi * t / kDay) +
-                                     20 * std::sin(0.37 * i);
+    v[static_cast<std::size_t>(i)] =
+        1000 + 600 * std::sin(2 * std::numbers::pi * t / kDay) + 20 * std::sin(0.37 * i);
   }
   return v;
 }
@@ -39,7 +38,7 @@ std::vector<double> DailySine(int days) {
 ForecasterOptions SmallOptions() {
   ForecasterOptions o;
   o.horizons = {1800, 7200};
-  o.epochs = 12;
+  o.epochs = 5;
   o.threads = 1;
   o.seed = 7;
   return o;
@@ -95,9 +94,10 @@ Maes Score(const Forecaster& f, const History& h, std::size_t from, std::size_t 
 class RnnFittedTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    values_ = new std::vector<double>(DailySine(8));
+    values_ = new std::vector<double>(DailySine(6));
     model_ = MakeRnnForecaster("gru", SmallOptions()).release();
-    History train{std::span<const double>(*values_).first(values_->size() - 288), kStep, kMonday, {}};
+    History train{
+        std::span<const double>(*values_).first(values_->size() - 288), kStep, kMonday, {}};
     const absl::Status st = model_->Fit(train);
     ASSERT_TRUE(st.ok()) << ErrorText(st);
   }
@@ -135,6 +135,15 @@ TEST(RnnForecasterTest, TooShortHistoryIsInvalidArgument) {
   EXPECT_NE(ErrorText(st).find("too short"), std::string::npos) << ErrorText(st);
 }
 
+TEST(RnnForecasterTest, HorizonThatIsNoMultipleOfTheStepIsInvalidArgument) {
+  ForecasterOptions o = SmallOptions();
+  o.horizons = {1800, 1000};
+  const std::vector<double> v = DailySine(2);
+  const absl::Status st = MakeRnnForecaster("gru", o)->Fit(History{v, kStep, kMonday, {}});
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ErrorText(st).find("1000"), std::string::npos) << ErrorText(st);
+}
+
 TEST_F(RnnFittedTest, GruBeatsNaiveAtTwoHoursOnDailySine) {
   const History h = Full();
   const Maes m = Score(*model_, h, values_->size() - 288, values_->size(), 1);
@@ -157,7 +166,7 @@ TEST_F(RnnFittedTest, QuantilesOrderedAndNonNegative) {
 
 TEST_F(RnnFittedTest, PredictManyEqualsRepeatedPredict) {
   const History h = Full();
-  std::vector<std::size_t> origins = {30, 31, 500, 1000, 2000, values_->size()};
+  std::vector<std::size_t> origins = {30, 31, 500, 1000, 1500, values_->size()};
   const std::vector<Forecast> many = model_->PredictMany(h, origins);
   ASSERT_EQ(many.size(), origins.size());
   for (std::size_t i = 0; i < origins.size(); ++i) {
@@ -174,10 +183,22 @@ TEST_F(RnnFittedTest, PredictManyEqualsRepeatedPredict) {
   EXPECT_EQ(many[0].horizons, (std::vector<Seconds>{1800, 7200}));
 }
 
+TEST_F(RnnFittedTest, NoForecastAtAnotherStepOrOutsideTheHistory) {
+  History h = Full();
+  const std::vector<std::size_t> origins = {0, 100, values_->size() + 1};
+  const std::vector<Forecast> f = model_->PredictMany(h, origins);
+  ASSERT_EQ(f.size(), 3U);
+  EXPECT_TRUE(f[0].empty());
+  EXPECT_FALSE(f[1].empty());
+  EXPECT_TRUE(f[2].empty());
+  h.step = 60;  // lags and horizons are counted in the model's steps
+  EXPECT_TRUE(model_->Predict(h).empty());
+}
+
 TEST_F(RnnFittedTest, EventAnnouncedAfterOriginDoesNotChangeTheForecast) {
   // A model trained with use_events reads events; one announced after the
   // origin must be invisible to it.
-  const std::size_t n = 2000;
+  const std::size_t n = 1500;
   const double origin = kMonday + static_cast<double>(n) * kStep;
   std::vector<Event> events(1);
   events[0].start = origin + 1800;
@@ -256,7 +277,8 @@ TEST_F(RnnFittedTest, CorruptTruncatedForeignAndOtherVersionFilesAreRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(ErrorText(r.status()).find(other), std::string::npos);
-  EXPECT_NE(ErrorText(r.status()).find("format_version"), std::string::npos) << ErrorText(r.status());
+  EXPECT_NE(ErrorText(r.status()).find("format_version"), std::string::npos)
+      << ErrorText(r.status());
 
   EXPECT_EQ(LoadRnnForecasterFile(TempPath("missing.pt")).status().code(),
             absl::StatusCode::kNotFound);
@@ -281,7 +303,7 @@ TEST(RnnForecasterTest, SameSeedSingleThreadIsDeterministic) {
 }
 
 TEST(RnnForecasterTest, LstmBeatsNaiveAtTwoHoursOnDailySine) {
-  const std::vector<double> v = DailySine(8);
+  const std::vector<double> v = DailySine(6);
   auto f = MakeRnnForecaster("lstm", SmallOptions());
   const History train{std::span<const double>(v).first(v.size() - 288), kStep, kMonday, {}};
   ASSERT_TRUE(f->Fit(train).ok());
@@ -294,29 +316,29 @@ TEST(RnnForecasterTest, ShippedDefaultGruLoadsAndForecastsDiurnalWeb) {
   // next to its own source.
   const char* src = std::getenv("MESHTWIN_SOURCE_DIR");
   const std::string path =
-      src != nullptr ? std::string(src) + "/models/data/default-gru.pt"
-                     : (std::filesystem::path(__FILE__).parent_path() / "data/default-gru.pt").string();
+      src != nullptr
+          ? std::string(src) + "/models/data/default-gru.pt"
+          : (std::filesystem::path(__FILE__).parent_path() / "data/default-gru.pt").string();
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
   absl::StatusOr<std::unique_ptr<Forecaster>> f = LoadRnnForecasterFile(path);
   ASSERT_TRUE(f.ok()) << ErrorText(f.status());
   EXPECT_EQ((*f)->name(), "gru");
   EXPECT_EQ((*f)->horizons(), (std::vector<Seconds>{300, 1800, 7200}));
-  absl::StatusOr<Trace> t = GeneratePreset("diurnal-web", 3, 5);
+  // Unseen data (another seed) of the kind it was trained on, at its 60 s step.
+  absl::StatusOr<Trace> t = GeneratePreset("diurnal-web", 9, 5);
   ASSERT_TRUE(t.ok());
-  // The model's step is 300 s; the preset samples every 60 s: average 5 samples.
-  std::vector<double> v;
-  for (std::size_t i = 0; i + 5 <= t->demand.size(); i += 5) {
-    double s = 0;
-    for (std::size_t k = 0; k < 5; ++k) s += t->demand[i + k];
-    v.push_back(s / 5);
-  }
-  ASSERT_EQ((*f)->step(), 300);
-  const Forecast fc = (*f)->Predict(History{v, 300, t->epoch, {}});
+  ASSERT_EQ((*f)->step(), t->step);
+  std::vector<Event> events;
+  const History h = HistoryOf(*t, &events);
+  const Forecast fc = (*f)->Predict(h);
   ASSERT_EQ(fc.p50.size(), 3U);
   for (double p : fc.p50) {
-    EXPECT_GT(p, 0.3 * v.back());
-    EXPECT_LT(p, 3 * v.back());
+    EXPECT_GT(p, 0.3 * h.values.back());
+    EXPECT_LT(p, 3 * h.values.back());
   }
+  // Over the last day it beats the last value at 2 h by far.
+  const Maes m = Score(**f, h, h.values.size() - 1440, h.values.size(), 2);
+  EXPECT_LT(m.model, 0.5 * m.naive) << "model " << m.model << " naive " << m.naive;
 }
 
 }  // namespace

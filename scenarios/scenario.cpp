@@ -839,11 +839,13 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
   MESHTWIN_RETURN_IF_ERROR(s.Duration("step", Range{0, 86400, false, true}, &out->step));
   if (!named) {
     // A model file: load it now so a bad one is reported here, at the key.
-    out->model_file = ResolvePath(r, *model, out->model);
+    // "default" is the small GRU that ships in models/data.
+    out->model_file =
+        out->model == "default" ? std::string(MESHTWIN_DEFAULT_MODEL) : ResolvePath(r, *model, out->model);
     absl::StatusOr<std::unique_ptr<Forecaster>> m = LoadForecaster(out->model_file);
     if (!m.ok()) {
-      return r.Fail(*model, absl::StrCat("expected naive, seasonal-naive, holt-winters, lstm, gru "
-                                         "or a model file; ",
+      return r.Fail(*model, absl::StrCat("expected naive, seasonal-naive, holt-winters, lstm, gru, "
+                                         "default or a model file; ",
                                          m.status().message()));
     }
     out->step = (*m)->step();

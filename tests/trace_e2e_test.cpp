@@ -286,3 +286,51 @@ TEST(BacktestE2E, WritesForecastsAtTargetTimesAndPrintsTheMetrics) {
 
 }  // namespace
 }  // namespace meshtwin
+
+namespace meshtwin {
+namespace {
+
+TEST(TrainE2E, TrainsAGruThatBacktestAndSimulateCanUse) {
+  const std::string dir = ScratchDir();
+  ASSERT_EQ(RunMeshtwin({"trace", "generate", "--preset", "diurnal-web", "--days", "3", "--out",
+                         dir + "/dw.h5"})
+                .exit_code,
+            0);
+  CommandResult train = RunMeshtwin({"train", "--trace", dir + "/dw.h5", "--arch", "gru",
+                                     "--horizons", "5m,30m", "--epochs", "2", "--threads", "1",
+                                     "--out", dir + "/m.pt"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_THAT(train.out, HasSubstr("trained gru"));
+  // The model file is evaluated as trained.
+  CommandResult bt = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", dir + "/m.pt",
+                                  "--out", dir + "/f.csv"});
+  ASSERT_EQ(bt.exit_code, 0) << bt.err;
+  EXPECT_THAT(bt.out, HasSubstr("backtest of gru"));
+  // A file that is not a model is refused with its name.
+  std::ofstream(dir + "/junk.pt") << "PK\x03\x04 not really a zip";
+  CommandResult junk = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model",
+                                    dir + "/junk.pt", "--out", dir + "/g.csv"});
+  EXPECT_EQ(junk.exit_code, 2);
+  EXPECT_THAT(junk.err, HasSubstr("junk.pt"));
+  // Wrong architecture name.
+  EXPECT_EQ(RunMeshtwin({"train", "--trace", dir + "/dw.h5", "--arch", "transformer", "--out",
+                         dir + "/t.pt"})
+                .exit_code,
+            2);
+}
+
+TEST(TrainE2E, TheShippedDefaultModelRunsInTheLoop) {
+  const std::string out = ScratchDir() + "/r.h5";
+  CommandResult r = RunMeshtwin({"simulate", "--set", "forecast.model=default", "--set",
+                                 "forecast.warmup=6h", "--set", "duration=12h", "--out", out, "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  absl::StatusOr<ResultsData> data = ReadResultsFile(out);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->forecasts.model, "gru");
+  EXPECT_EQ(data->forecasts.horizons, (std::vector<double>{300, 1800, 7200}));
+  EXPECT_DOUBLE_EQ(data->forecasts.time.front(), 6 * 3600);
+  EXPECT_DOUBLE_EQ(data->forecasts.time[1] - data->forecasts.time[0], 60);  // the model's step
+}
+
+}  // namespace
+}  // namespace meshtwin
