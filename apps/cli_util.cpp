@@ -1,10 +1,5 @@
 #include "apps/cli_util.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -28,20 +23,6 @@ absl::Status CheckOutputPath(const std::string& flag, const std::string& path) {
   }
   if (std::filesystem::is_directory(out, ec)) {
     return absl::InvalidArgumentError(flag + " " + path + ": is a directory");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return absl::InternalError(path + ": cannot write: " + std::strerror(errno));
-  const bool written = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  const bool closed = std::fclose(f) == 0;
-  if (!written || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    std::remove(tmp.c_str());
-    return absl::InternalError(path + ": cannot write: " + std::strerror(error));
   }
   return absl::OkStatus();
 }

@@ -15,10 +15,6 @@ int ReportError(const absl::Status& status);
 // directory itself. `flag` names the option in the message ("--out").
 absl::Status CheckOutputPath(const std::string& flag, const std::string& path);
 
-// Writes `content` to a temporary name next to `path`, then renames it over
-// `path`: a reader never sees a half-written file.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content);
-
 // A duration flag value ("60s", "5m", "1h"): InvalidArgument naming the flag.
 absl::StatusOr<double> ParseDurationFlag(const std::string& flag, const std::string& text);
 

@@ -13,6 +13,7 @@
 
 #include "apps/cli_util.h"
 #include "apps/import_flags.h"
+#include "datasets/atomic_file.h"
 #include "models/backtest.h"
 #include "models/forecaster.h"
 
@@ -128,7 +129,7 @@ int RunBacktest(const BacktestArgs& a) {
   const History history = HistoryOf(*trace, &events);
   absl::StatusOr<BacktestResult> result = Backtest(**model, history, options);
   if (!result.ok()) return ReportError(result.status());
-  if (absl::Status st = WriteFileAtomically(a.out, BacktestCsv(result->rows)); !st.ok()) {
+  if (absl::Status st = WriteTextFileAtomically(a.out, BacktestCsv(result->rows)); !st.ok()) {
     return ReportError(st);
   }
   std::printf("backtest of %s on %zu samples (%g s), trained on the first %.0f %%\n",

@@ -1,5 +1,7 @@
 #include "models/baselines.h"
 
+#include "datasets/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -176,43 +178,6 @@ std::vector<double> MinimiseInUnitCube(const std::function<double(const std::vec
   return p[best];
 }
 
-// Writes `text` to `path` through a temporary file and a rename, so readers
-// never see a half-written model.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
-    return absl::NotFoundError(path + ": no such directory " + parent.string());
-  }
-  // The pid keeps two writers apart.
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  absl::Status status;
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      return absl::InvalidArgumentError(path + ": cannot create " + temp + ": " +
-                                        std::strerror(errno));
-    }
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    if (!out) status = absl::InternalError(path + ": cannot write " + temp);
-  }
-  if (status.ok()) {
-    // Flushed before the rename: a crash right after it must not leave an
-    // empty file under the final name.
-    const int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fsync(fd) != 0) {
-      status = absl::InternalError(path + ": cannot sync " + temp + ": " + std::strerror(errno));
-    }
-    if (fd >= 0) ::close(fd);
-  }
-  if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
-    status = absl::InternalError(path + ": cannot rename " + temp +
-                                 " into place: " + std::strerror(errno));
-  }
-  if (!status.ok()) std::remove(temp.c_str());
-  return status;
-}
 
 // Field readers for LoadBaselineFile: every error names the file and field.
 class FieldReader {
@@ -333,7 +298,7 @@ class BaselineForecaster : public Forecaster {
     }
     j["residual_quantiles"] = q;
     j["training_samples"] = training_samples_;
-    return WriteFileAtomically(path, j.dump(2) + "\n");
+    return WriteTextFileAtomically(path, j.dump(2) + "\n");
   }
 
   // The rest of a loaded file (format, version and kind already checked).
