@@ -98,6 +98,7 @@ int RunBacktest(const BacktestArgs& a) {
     absl::StatusOr<double> season = ParseDurationFlag("--season", a.season);
     if (!season.ok()) return ReportError(season.status());
     forecaster.season = *season;
+    options.season = *season;  // the seasonal-naive yardstick uses it too
   }
   if (!a.horizon.empty()) {
     absl::StatusOr<double> h = ParseDurationFlag("--horizon", a.horizon);

@@ -206,6 +206,7 @@ absl::StatusOr<BacktestResult> Backtest(Forecaster& model, const History& histor
   // same targets. Without a usable season the seasonal ratio is NaN.
   ForecasterOptions reference_options;
   reference_options.horizons = horizons;
+  reference_options.season = options.season;
   std::vector<Forecast> naive, seasonal;
   {
     std::unique_ptr<Forecaster> ref = MakeBaseline("naive", reference_options);

@@ -16,6 +16,7 @@ struct BacktestOptions {
   int retrain_every = 0;         // refit every N origins (0: never)
   Seconds horizon = 0;           // score only this horizon (0: all of the model's)
   bool fit = true;               // fit on the training part first (false: score the model as loaded)
+  Seconds season = 0;            // season of the seasonal-naive yardstick (0: detect a day or week)
 };
 
 struct BacktestRow {

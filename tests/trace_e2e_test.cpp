@@ -277,6 +277,15 @@ TEST(BacktestE2E, WritesForecastsAtTargetTimesAndPrintsTheMetrics) {
   // first target is 30 min after the first origin (day 2.8, 19:12 UTC).
   const std::string first = csv.substr(csv.find('\n') + 1, 26);
   EXPECT_EQ(first, "2024-01-03T19:42:00Z,1800,");
+  // An explicit season also drives the seasonal-naive yardstick: its ratio
+  // is a number even on a trace too short to detect the season.
+  CommandResult seasonal = RunMeshtwin({"backtest", "--csv",
+                                        std::string(MESHTWIN_SOURCE_ROOT) +
+                                            "/datasets/data/google2019-cpu-7d.csv",
+                                        "--value-col", "avg_cpu", "--model", "naive", "--season",
+                                        "1d", "--horizon", "30m", "--out", dir + "/s.csv"});
+  ASSERT_EQ(seasonal.exit_code, 0) << seasonal.err;
+  EXPECT_THAT(seasonal.out, ::testing::Not(HasSubstr("n/a")));
   CommandResult bad = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", "prophet",
                                    "--out", dir + "/g.csv"});
   EXPECT_EQ(bad.exit_code, 2);
