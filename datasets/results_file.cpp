@@ -29,16 +29,28 @@ constexpr std::int32_t kFormatVersion = 1;
 // ---------------------------------------------------------------------------
 // Writing.
 
-// A 1-D tick series with its "units" and "description" attributes.
+// A dataset of `group` with its "units" and (unless null) "description"
+// attributes; rows are chunked by hdf5::kChunkRows.
+absl::Status WriteDescribed(const hdf5::Writer& w, hid_t group, const char* group_path,
+                            const char* name, hid_t file_type, hid_t mem_type,
+                            std::vector<hsize_t> dims, const void* data, const char* units,
+                            const char* description) {
+  const std::string object = hdf5::Join(group_path, name);
+  std::vector<hsize_t> chunks = dims;
+  chunks[0] = std::min<hsize_t>(dims[0], hdf5::kChunkRows);
+  MESHTWIN_ASSIGN_OR_RETURN(Handle ds, w.WriteDataset(group, group_path, name, file_type, mem_type,
+                                                      std::move(dims), std::move(chunks), data));
+  MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "units", units));
+  if (description == nullptr) return absl::OkStatus();
+  return w.WriteStringAttribute(ds.get(), object, "description", description);
+}
+
+// A 1-D tick series.
 absl::Status WriteSeries(const hdf5::Writer& w, hid_t group, const char* name, hid_t file_type,
                          hid_t mem_type, std::size_t n, const void* data, const char* units,
                          const char* description) {
-  const std::string object = hdf5::Join("/ticks", name);
-  MESHTWIN_ASSIGN_OR_RETURN(Handle ds,
-                            w.WriteDataset(group, "/ticks", name, file_type, mem_type, {n},
-                                           {std::min<hsize_t>(n, hdf5::kChunkRows)}, data));
-  MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "units", units));
-  return w.WriteStringAttribute(ds.get(), object, "description", description);
+  return WriteDescribed(w, group, "/ticks", name, file_type, mem_type, {n}, data, units,
+                        description);
 }
 
 // The per-tick float64 series, in file order.
@@ -213,27 +225,17 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
     MESHTWIN_ASSIGN_OR_RETURN(Handle g, w.CreateGroup(file, "/", "forecasts"));
     MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(g.get(), "/forecasts", "model", f.model));
     const hsize_t n = f.size(), h = f.horizons.size();
-    MESHTWIN_ASSIGN_OR_RETURN(Handle hz, w.WriteDataset(g.get(), "/forecasts", "horizons",
-                                                        H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {h},
-                                                        {h}, f.horizons.data()));
-    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(hz.get(), "/forecasts/horizons", "units", "s"));
-    MESHTWIN_ASSIGN_OR_RETURN(
-        Handle tm, w.WriteDataset(g.get(), "/forecasts", "time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                                  {n}, {std::max<hsize_t>(1, std::min<hsize_t>(n, hdf5::kChunkRows))},
-                                  f.time.data()));
-    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(tm.get(), "/forecasts/time", "units", "s"));
-    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(
-        tm.get(), "/forecasts/time", "description",
+    const hid_t gid = g.get();
+    MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, "/forecasts", "horizons", H5T_IEEE_F64LE,
+                                            H5T_NATIVE_DOUBLE, {h}, f.horizons.data(), "s",
+                                            nullptr));
+    MESHTWIN_RETURN_IF_ERROR(WriteDescribed(
+        w, gid, "/forecasts", "time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {n}, f.time.data(), "s",
         "forecast origins, seconds since the start of the run; target = origin + horizon"));
     for (const ForecastMatrix& m : kForecastMatrices) {
-      const std::string object = hdf5::Join("/forecasts", m.name);
-      MESHTWIN_ASSIGN_OR_RETURN(
-          Handle ds, w.WriteDataset(g.get(), "/forecasts", m.name, H5T_IEEE_F64LE,
-                                    H5T_NATIVE_DOUBLE, {n, h},
-                                    {std::max<hsize_t>(1, std::min<hsize_t>(n, hdf5::kChunkRows)), h},
-                                    (f.*m.member).data()));
-      MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "units", "requests/s"));
-      MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "description", m.description));
+      MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, "/forecasts", m.name, H5T_IEEE_F64LE,
+                                              H5T_NATIVE_DOUBLE, {n, h}, (f.*m.member).data(),
+                                              "requests/s", m.description));
     }
     std::vector<Column> cols = RetrainColumns();
     for (const RetrainRow& r : data.retrains) {
