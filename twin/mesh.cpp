@@ -280,6 +280,7 @@ Observation MeshModel::Observe(Seconds now, Seconds interval) const {
         if (!have_last_ || n.ready_at > last_.time) ++p.ready_without_metrics;
         break;
       case NodeState::kDraining: ++p.draining; break;
+      case NodeState::kSwitching: ++p.switching; break;
       case NodeState::kStopped: break;
     }
   }

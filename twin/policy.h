@@ -18,6 +18,8 @@ class Policy {
   virtual ~Policy() = default;
   virtual std::string_view name() const = 0;
   virtual Plan Decide(const Observation& obs) = 0;
+  // True if Decide needs Observation::nodes (per-node metrics).
+  virtual bool wants_node_view() const { return false; }
 };
 
 // Produces the observation for the current tick.

@@ -8,6 +8,16 @@ const char* ToString(NodeState s) {
     case NodeState::kReady: return "ready";
     case NodeState::kDraining: return "draining";
     case NodeState::kStopped: return "stopped";
+    case NodeState::kSwitching: return "switching";
+  }
+  return "?";
+}
+
+const char* ToString(RequestClass c) {
+  switch (c) {
+    case RequestClass::kCritical: return "critical";
+    case RequestClass::kStandard: return "standard";
+    case RequestClass::kBestEffort: return "best_effort";
   }
   return "?";
 }
@@ -16,6 +26,9 @@ const char* ToString(ActionKind k) {
   switch (k) {
     case ActionKind::kScaleOut: return "scale_out";
     case ActionKind::kScaleIn: return "scale_in";
+    case ActionKind::kChangeRole: return "change_role";
+    case ActionKind::kMigrate: return "migrate";
+    case ActionKind::kSetAdmission: return "set_admission";
   }
   return "?";
 }

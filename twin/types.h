@@ -3,6 +3,7 @@
 // the simulator and the live bridge both speak in these terms.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -29,10 +30,34 @@ struct NodeTypeSpec {
   double NodeSpeed() const { return cores * core_speed; }
 };
 
+// Priority classes of requests, highest priority first.
+enum class RequestClass : std::uint8_t { kCritical = 0, kStandard = 1, kBestEffort = 2 };
+inline constexpr int kNumClasses = 3;
+const char* ToString(RequestClass c);
+// Per-class values, indexed by static_cast<int>(RequestClass).
+using PerClass = std::array<double, kNumClasses>;
+
 // What one request costs and how much queueing a node tolerates.
 struct WorkloadSpec {
   double request_work = 5e7;     // flop per request
   Seconds queue_limit = 30;      // backlog bound per node, in seconds of its full speed
+  // Fraction of every role's demand in each class (sums to 1). The default is
+  // all standard, i.e. no classes.
+  PerClass class_share = {0, 1, 0};
+  // Longest a request of the class may wait in a node's queue once admission
+  // control is on: what would wait longer is dropped on arrival (0: queue_limit).
+  PerClass class_deadline = {0, 0, 0};
+  // Bytes of state that move with one queued request when work migrates.
+  double request_bytes = 64 * 1024;
+};
+
+// A role nodes can take (web, api, batch, ...). Each role has its own demand
+// and is served only by the nodes holding it. A scenario without roles has
+// one implicit role, "default", that every node holds.
+struct RoleSpec {
+  std::string name = "default";
+  double share = 1;           // fraction of the demand, when the trace has no channel of this name
+  Seconds switch_time = 60;   // a node changing to this role serves nothing for this long
 };
 
 // The service-level objective a tick is judged against.
@@ -42,7 +67,9 @@ struct SloSpec {
   bool drops_violate = true;     // any dropped request makes the tick a violation
 };
 
-enum class NodeState : std::uint8_t { kBooting, kReady, kDraining, kStopped };
+// kSwitching: changing role; serves no new work until the switch completes
+// (it finishes its queued work meanwhile).
+enum class NodeState : std::uint8_t { kBooting, kReady, kDraining, kStopped, kSwitching };
 const char* ToString(NodeState s);
 
 // Forecast of demand (requests/s) at several horizons, with quantiles.
@@ -62,8 +89,35 @@ struct PoolObservation {
                                   // full metric window yet (unready pods to the HPA)
   int booting = 0;         // provisioned, not serving yet (unready pods to the HPA)
   int draining = 0;        // told to stop, finishing their queue (ignored by the HPA)
+  int switching = 0;       // changing role: provisioned, serving nothing new
   double utilization = 0;  // mean CPU utilisation over the last tick of the nodes ready
                            // throughout it, 0..1
+};
+
+// One role's share of the mesh over the last tick.
+struct RoleObservation {
+  int role = 0;            // index into the scenario's roles
+  double demand_rps = 0;   // offered to the role
+  double capacity_rps = 0; // what its ready nodes can serve
+  double utilization = 0;  // of its ready nodes, 0..1
+  double queued_requests = 0;
+  double dropped_requests = 0;
+  int ready = 0;           // nodes holding the role, serving
+  int booting = 0;         // booting into the role
+  int switching = 0;       // switching into the role
+};
+
+// One node as the control loop sees it (filled only for policies that ask,
+// see Policy::wants_node_view: it costs O(nodes) per tick).
+struct NodeObservation {
+  int id = 0;
+  int type = 0;
+  int role = 0;
+  NodeState state = NodeState::kReady;
+  double speed_rps = 0;     // requests/s it serves at full speed
+  double utilization = 0;   // over the last tick, 0..1
+  PerClass queued = {0, 0, 0};  // requests waiting at the end of the last tick, per class
+  double queue_seconds = 0; // its whole queue in seconds of its full speed
 };
 
 // What the control loop knows at the start of a tick: the last tick's metrics.
@@ -77,10 +131,21 @@ struct Observation {
   double dropped_requests = 0;  // dropped during the last tick
   double latency_s = 0;         // mean latency estimate over the last tick
   std::vector<PoolObservation> pools;  // one per node type, in scenario order
+  std::vector<RoleObservation> roles;  // one per role, in scenario order (one when no roles)
+  PerClass demand_by_class = {0, 0, 0};   // offered over the last tick, requests/s
+  PerClass dropped_by_class = {0, 0, 0};  // dropped or throttled in the last tick, requests
+  PerClass queued_by_class = {0, 0, 0};   // waiting at the end of the last tick, requests
+  std::vector<NodeObservation> nodes;     // empty unless the policy wants_node_view()
   Forecast forecast;
 };
 
-enum class ActionKind : std::uint8_t { kScaleOut, kScaleIn };
+enum class ActionKind : std::uint8_t {
+  kScaleOut,      // add `count` nodes of `node_type` (taking `role`, or the role the mesh needs most)
+  kScaleIn,       // remove `count` nodes of `node_type` (booting first, then the newest ready)
+  kChangeRole,    // node `node` switches to `role`, paying the role's switch_time
+  kMigrate,       // move `requests` queued requests of `request_class` from `node` to `target_node`
+  kSetAdmission,  // per-class token-bucket rate limits and priority scheduling from now on
+};
 const char* ToString(ActionKind k);
 
 // One thing a policy wants done.
@@ -92,6 +157,17 @@ struct Action {
   int replicas_after = 0;   // the replica count it asks for
   double metric = 0;      // the metric value that drove it (e.g. utilisation)
   std::string reason;     // short human-readable explanation
+  int role = -1;          // kScaleOut: role of the new nodes (-1: the mesh picks); kChangeRole: new role
+  int node = -1;          // kChangeRole: the node; kMigrate: the source node
+  int target_node = -1;   // kMigrate: the destination node
+  int request_class = 1;  // kMigrate: the class of the moved requests
+  double requests = 0;    // kMigrate: how many queued requests to move
+  // kSetAdmission: admitted rate per class, requests/s (+inf: unlimited), and
+  // the token bucket's depth in seconds of that rate.
+  PerClass rate_limit = {std::numeric_limits<double>::infinity(),
+                         std::numeric_limits<double>::infinity(),
+                         std::numeric_limits<double>::infinity()};
+  Seconds burst = 1;
 };
 
 // A policy's decision for one tick; empty means "leave things as they are".
@@ -118,6 +194,11 @@ struct RunSummary {
   double mean_utilization = 0;
   double mean_latency_s = 0;
   int ticks = 0;
+  PerClass dropped_by_class = {0, 0, 0};    // of requests_dropped (throttled included)
+  PerClass throttled_by_class = {0, 0, 0};  // refused by admission control's rate limits
+  int migrations = 0;                       // kMigrate actions carried out
+  double requests_migrated = 0;
+  int role_switches = 0;
 };
 
 }  // namespace meshtwin
