@@ -6,8 +6,11 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "apps/compare_command.h"
 #include "apps/model_command.h"
+#include "apps/scenarios_command.h"
 #include "apps/simulate_command.h"
+#include "apps/sweep_command.h"
 #include "apps/trace_command.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +27,9 @@ int main(int argc, char** argv) {
   meshtwin::RegisterEventsCommands(app, &exit_code);
   meshtwin::RegisterLogsCommands(app, &exit_code);
   meshtwin::RegisterModelCommands(app, &exit_code);
+  meshtwin::RegisterScenariosCommand(app, &exit_code);
+  meshtwin::RegisterCompareCommand(app, &exit_code);
+  meshtwin::RegisterSweepCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

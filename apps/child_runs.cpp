@@ -1,0 +1,1 @@
+#include "apps/child_runs.h"

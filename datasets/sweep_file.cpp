@@ -1,0 +1,1 @@
+#include "datasets/sweep_file.h"

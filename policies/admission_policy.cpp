@@ -1,0 +1,1 @@
+#include "policies/admission_policy.h"

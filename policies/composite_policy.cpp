@@ -1,0 +1,1 @@
+#include "policies/composite_policy.h"

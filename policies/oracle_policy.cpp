@@ -1,0 +1,1 @@
+#include "policies/oracle_policy.h"

@@ -1,0 +1,1 @@
+#include "policies/predictive_policy.h"

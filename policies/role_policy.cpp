@@ -1,0 +1,1 @@
+#include "policies/role_policy.h"

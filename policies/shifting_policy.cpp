@@ -1,0 +1,1 @@
+#include "policies/shifting_policy.h"
