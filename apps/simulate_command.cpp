@@ -11,6 +11,7 @@
 #include "apps/cli_util.h"
 #include "apps/progress_bar.h"
 #include "apps/summary_report.h"
+#include "scenarios/library.h"
 #include "scenarios/scenario.h"
 #include "sim/simulation.h"
 
@@ -33,7 +34,7 @@ int RunSimulate(const SimulateArgs& args) {
 
   absl::StatusOr<Scenario> scenario =
       args.scenario_path.empty() ? ParseScenario(DefaultScenarioText(), "<default>", overrides)
-                                 : LoadScenarioFile(args.scenario_path, overrides);
+                                 : LoadScenarioByName(args.scenario_path, overrides);
   if (!scenario.ok()) return ReportError(scenario.status());
 
   // Refuse an unusable output path before spending the run.
@@ -70,7 +71,9 @@ void RegisterSimulateCommand(CLI::App& app, int* exit_code) {
       "simulate",
       "Replay a scenario through a simulated mesh on SimGrid and write results.h5.\n"
       "With no SCENARIO, runs the built-in default (scenarios/default.yaml).");
-  cmd->add_option("scenario", args->scenario_path, "Scenario YAML file (default: built-in)");
+  cmd->add_option("scenario", args->scenario_path,
+                  "Scenario file or library name (default: built-in; see `meshtwin scenarios "
+                  "list`)");
   cmd->add_option("-o,--out", args->out, "Results file (HDF5), written atomically")
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "Override the scenario's seed");

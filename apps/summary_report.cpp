@@ -1,5 +1,6 @@
 #include "apps/summary_report.h"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -30,6 +31,36 @@ std::string Hms(double seconds) {
   return fmt::format("{}h{:02}m{:02}s", s / 3600, (s / 60) % 60, s % 60);
 }
 
+// {"critical": ..., "standard": ..., "best_effort": ...}, rounded to whole requests.
+nlohmann::ordered_json PerClassJson(const PerClass& values) {
+  nlohmann::ordered_json j;
+  for (int c = 0; c < kNumClasses; ++c) {
+    j[ToString(static_cast<RequestClass>(c))] = std::llround(values[static_cast<std::size_t>(c)]);
+  }
+  return j;
+}
+
+// Requests of each class that arrived over the run: served + dropped over all
+// ticks + still queued after the last one.
+PerClass OfferedByClass(const TickSeries& t) {
+  PerClass offered = {0, 0, 0};
+  const std::size_t n = t.size();
+  const auto k = static_cast<std::size_t>(kNumClasses);
+  if (t.served_by_class.size() != n * k || t.dropped_by_class.size() != n * k ||
+      t.queued_by_class.size() != n * k) {
+    return offered;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t c = 0; c < k; ++c) {
+      offered[c] += t.served_by_class[i * k + c] + t.dropped_by_class[i * k + c];
+    }
+  }
+  if (n > 0) {
+    for (std::size_t c = 0; c < k; ++c) offered[c] += t.queued_by_class[(n - 1) * k + c];
+  }
+  return offered;
+}
+
 }  // namespace
 
 nlohmann::ordered_json SummaryJson(const RunReport& report) {
@@ -55,6 +86,11 @@ nlohmann::ordered_json SummaryJson(const RunReport& report) {
   j["mean_latency_s"] = Round(s.mean_latency_s, 6);
   j["results_file"] = report.results_path;
   j["wall_seconds"] = Round(report.wall_seconds, 3);
+  j["dropped_by_class"] = PerClassJson(s.dropped_by_class);
+  j["throttled_by_class"] = PerClassJson(s.throttled_by_class);
+  j["migrations"] = s.migrations;
+  j["requests_migrated"] = std::llround(s.requests_migrated);
+  j["role_switches"] = s.role_switches;
   return j;
 }
 
@@ -67,7 +103,8 @@ std::string SummaryTable(const RunReport& report) {
                      report.scenario_source, s.policy, s.seed);
   out += fmt::format("  simulated {} in {} ticks of {:g} s\n\n", Hms(s.duration),
                      Thousands(s.ticks), r.control_interval);
-  auto row = [&out](const char* name, const std::string& value, const std::string& note = "") {
+  auto row = [&out](const std::string& name, const std::string& value,
+                    const std::string& note = "") {
     out += fmt::format("  {:<24}{:>18}  {}\n", name, value, note);
   };
   row("requests offered", Thousands(s.requests_total));
@@ -75,6 +112,25 @@ std::string SummaryTable(const RunReport& report) {
       fmt::format("{:.3f} %", 100 * s.requests_served / total));
   row("requests dropped", Thousands(s.requests_dropped),
       fmt::format("{:.3f} %", 100 * s.requests_dropped / total));
+  // Per class only when classes are in play: a run whose traffic is all
+  // standard and unthrottled would repeat the line above.
+  const PerClass offered = OfferedByClass(r.ticks);
+  const auto critical = static_cast<std::size_t>(RequestClass::kCritical);
+  const auto best_effort = static_cast<std::size_t>(RequestClass::kBestEffort);
+  bool throttled = false;
+  for (double v : s.throttled_by_class) throttled = throttled || v > 0;
+  if (offered[critical] > 0 || offered[best_effort] > 0 || throttled) {
+    for (int c = 0; c < kNumClasses; ++c) {
+      const auto i = static_cast<std::size_t>(c);
+      std::string note = offered[i] > 0 ? fmt::format("{:.3f} % of {} offered",
+                                                      100 * s.dropped_by_class[i] / offered[i],
+                                                      Thousands(offered[i]))
+                                        : "none offered";
+      if (throttled) note += fmt::format(", {} throttled", Thousands(s.throttled_by_class[i]));
+      row(fmt::format("  {}", ToString(static_cast<RequestClass>(c))),
+          Thousands(s.dropped_by_class[i]), note);
+    }
+  }
   row("still queued at end", Thousands(s.requests_queued_at_end));
   row("SLO-violation minutes", Thousands(s.slo_violation_minutes),
       fmt::format("of {}", Thousands(std::ceil(s.duration / 60))));
@@ -84,6 +140,11 @@ std::string SummaryTable(const RunReport& report) {
   row("peak nodes", Thousands(s.peak_nodes));
   row("scale-up events", Thousands(s.scale_up_events));
   row("scale-down events", Thousands(s.scale_down_events));
+  if (s.migrations > 0) {
+    row("migrations", Thousands(s.migrations),
+        fmt::format("{} requests moved", Thousands(s.requests_migrated)));
+  }
+  if (s.role_switches > 0) row("role switches", Thousands(s.role_switches));
   out += fmt::format("\n  results: {}   wall time: {:.2f} s\n", report.results_path,
                      report.wall_seconds);
   return out;

@@ -17,11 +17,14 @@ struct RunReport {
   double wall_seconds = 0;
 };
 
-// Keys: scenario, policy, seed, duration_s, ticks, requests_total,
-// requests_served, requests_dropped, requests_queued_at_end,
-// slo_violation_minutes, node_hours, cost, peak_nodes, scale_up_events,
-// scale_down_events, mean_utilization, mean_latency_s, results_file,
-// wall_seconds. Everything but wall_seconds is a pure function of the run.
+// Keys, in this order: scenario, scenario_source, policy, seed, duration_s,
+// ticks, requests_total, requests_served, requests_dropped,
+// requests_queued_at_end, slo_violation_minutes, node_hours, cost, peak_nodes,
+// scale_up_events, scale_down_events, mean_utilization, mean_latency_s,
+// results_file, wall_seconds, dropped_by_class and throttled_by_class (objects
+// with keys critical, standard, best_effort; whole requests), migrations,
+// requests_migrated, role_switches. Everything but wall_seconds is a pure
+// function of the run (and results_file of where it was written).
 nlohmann::ordered_json SummaryJson(const RunReport& report);
 
 // A readable multi-line table.

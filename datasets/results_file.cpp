@@ -24,7 +24,9 @@ using hdf5::ColumnKind;
 using hdf5::Handle;
 
 constexpr char kFormatName[] = "meshtwin-results";
-constexpr std::int32_t kFormatVersion = 1;
+// 2: classes, roles and migration (a version-1 file lacks their series, and its
+// decisions hold only scale_out and scale_in).
+constexpr std::int32_t kFormatVersion = 2;
 
 // ---------------------------------------------------------------------------
 // Writing.
@@ -71,6 +73,8 @@ constexpr F64Series kF64Series[] = {
     {"utilization", &TickSeries::utilization, "1",
      "fleet CPU utilisation of the ready nodes, fraction 0..1"},
     {"latency", &TickSeries::latency, "s", "mean latency estimate over the tick"},
+    {"migrating", &TickSeries::migrating, "requests",
+     "of queued: requests in transit between nodes at the end of the tick"},
 };
 
 struct I32Series {
@@ -82,10 +86,74 @@ constexpr I32Series kI32Series[] = {
     {"nodes_ready", &TickSeries::nodes_ready, "nodes serving at the end of the tick"},
     {"nodes_booting", &TickSeries::nodes_booting, "nodes provisioned but not serving yet"},
     {"nodes_draining", &TickSeries::nodes_draining, "nodes told to stop, finishing their queue"},
+    {"nodes_switching", &TickSeries::nodes_switching,
+     "nodes changing role, serving nothing new until the switch completes"},
+};
+
+// What the columns of a ticks x C matrix are; the dataset carries them as a
+// string-list attribute of the same name, so it describes itself.
+enum class Columns { kNodeTypes, kClasses, kRoles };
+
+const char* ColumnsName(Columns c) {
+  switch (c) {
+    case Columns::kNodeTypes: return "node_types";
+    case Columns::kClasses: return "classes";
+    case Columns::kRoles: return "roles";
+  }
+  return "";
+}
+
+// critical, standard, best_effort: the column order of every per-class value.
+std::vector<std::string> ClassNames() {
+  std::vector<std::string> names;
+  for (int c = 0; c < kNumClasses; ++c) names.push_back(ToString(static_cast<RequestClass>(c)));
+  return names;
+}
+
+std::vector<std::string> ColumnLabels(Columns c, const ResultsData& data) {
+  switch (c) {
+    case Columns::kNodeTypes: return data.node_types;
+    case Columns::kClasses: return ClassNames();
+    case Columns::kRoles: return data.roles;
+  }
+  return data.node_types;
+}
+
+// The per-tick matrices (ticks x columns, row-major), in file order.
+template <typename T>
+struct TickMatrix {
+  const char* name;
+  std::vector<T> TickSeries::*member;
+  Columns columns;
+  const char* units;
+  const char* description;
+};
+constexpr TickMatrix<std::int32_t> kI32Matrices[] = {
+    {"nodes_by_type", &TickSeries::nodes_by_type, Columns::kNodeTypes, "nodes",
+     "active (not stopped) nodes per type at the end of the tick; columns follow node_types"},
+    {"nodes_by_role", &TickSeries::nodes_by_role, Columns::kRoles, "nodes",
+     "ready nodes holding each role at the end of the tick; columns follow roles"},
+};
+constexpr TickMatrix<double> kF64Matrices[] = {
+    {"served_by_class", &TickSeries::served_by_class, Columns::kClasses, "requests",
+     "requests of each class completed during the tick; columns follow classes"},
+    {"dropped_by_class", &TickSeries::dropped_by_class, Columns::kClasses, "requests",
+     "requests of each class dropped during the tick, throttled ones included; columns follow "
+     "classes"},
+    {"throttled_by_class", &TickSeries::throttled_by_class, Columns::kClasses, "requests",
+     "requests of each class refused by admission control's rate limits during the tick; "
+     "columns follow classes"},
+    {"queued_by_class", &TickSeries::queued_by_class, Columns::kClasses, "requests",
+     "requests of each class waiting at the end of the tick; columns follow classes"},
+    {"demand_by_role", &TickSeries::demand_by_role, Columns::kRoles, "requests/s",
+     "offered request rate of each role over the tick; columns follow roles"},
+    {"utilization_by_role", &TickSeries::utilization_by_role, Columns::kRoles, "1",
+     "CPU utilisation of each role's ready nodes, fraction 0..1; columns follow roles"},
 };
 
 constexpr char kDecisionsUnits[] =
-    "time=s count=nodes replicas_before=nodes replicas_after=nodes metric=as the policy states";
+    "time=s count=nodes replicas_before=nodes replicas_after=nodes metric=as the policy states "
+    "(migrate: requests)";
 constexpr char kRetrainsUnits[] = "time=s samples=samples old_mae=requests/s new_mae=requests/s";
 std::vector<Column> RetrainColumns() {
   return {{"time", ColumnKind::kFloat64},    {"samples", ColumnKind::kInt32},
@@ -125,7 +193,14 @@ absl::Status CheckShapes(const std::string& path, const ResultsData& data) {
     if (got == want) return absl::OkStatus();
     return absl::InternalError(absl::StrCat(path, ": /ticks/", name, ": has ", got,
                                             " values, expected ", want, " (ticks.time has ", n,
-                                            ", node_types has ", data.node_types.size(), ")"));
+                                            ")"));
+  };
+  auto check_matrix = [&](const char* name, std::size_t got, Columns columns) -> absl::Status {
+    const std::size_t cols = ColumnLabels(columns, data).size();
+    if (got == n * cols) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat(path, ": /ticks/", name, ": has ", got,
+                                            " values, expected ", n * cols, " (", n, " ticks x ",
+                                            cols, " ", ColumnsName(columns), ")"));
   };
   for (const F64Series& s : kF64Series) {
     MESHTWIN_RETURN_IF_ERROR(check(s.name, (t.*s.member).size(), n));
@@ -134,8 +209,12 @@ absl::Status CheckShapes(const std::string& path, const ResultsData& data) {
   for (const I32Series& s : kI32Series) {
     MESHTWIN_RETURN_IF_ERROR(check(s.name, (t.*s.member).size(), n));
   }
-  MESHTWIN_RETURN_IF_ERROR(
-      check("nodes_by_type", t.nodes_by_type.size(), n * data.node_types.size()));
+  for (const TickMatrix<std::int32_t>& m : kI32Matrices) {
+    MESHTWIN_RETURN_IF_ERROR(check_matrix(m.name, (t.*m.member).size(), m.columns));
+  }
+  for (const TickMatrix<double>& m : kF64Matrices) {
+    MESHTWIN_RETURN_IF_ERROR(check_matrix(m.name, (t.*m.member).size(), m.columns));
+  }
   const ForecastSeries& f = data.forecasts;
   for (const ForecastMatrix& m : kForecastMatrices) {
     if ((f.*m.member).size() != f.size() * f.horizons.size()) {
@@ -145,6 +224,32 @@ absl::Status CheckShapes(const std::string& path, const ResultsData& data) {
     }
   }
   return absl::OkStatus();
+}
+
+// A ticks x columns matrix with its units, description and column labels.
+template <typename T>
+absl::Status WriteTickMatrix(const hdf5::Writer& w, hid_t ticks, const TickMatrix<T>& m,
+                             hid_t file_type, hid_t mem_type, const ResultsData& data) {
+  const std::vector<std::string> labels = ColumnLabels(m.columns, data);
+  const hsize_t n = data.ticks.size();
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Handle ds, w.WriteDataset(ticks, "/ticks", m.name, file_type, mem_type, {n, labels.size()},
+                                {std::min<hsize_t>(n, hdf5::kChunkRows), labels.size()},
+                                (data.ticks.*m.member).data()));
+  const std::string object = hdf5::Join("/ticks", m.name);
+  MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "units", m.units));
+  MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(ds.get(), object, "description", m.description));
+  return w.WriteStringListAttribute(ds.get(), object, ColumnsName(m.columns), labels);
+}
+
+// A 1-D float64 attribute of one value per request class.
+absl::Status WritePerClass(const hdf5::Writer& w, hid_t obj, absl::string_view obj_path,
+                           const char* name, const PerClass& values) {
+  const hsize_t dims[1] = {kNumClasses};
+  Handle space = hdf5::SpaceHandle(H5Screate_simple(1, dims, nullptr));
+  if (!space.valid()) return w.Fail(obj_path, "cannot make a dataspace of one value per class");
+  return w.WriteAttribute(obj, obj_path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, space.get(),
+                          values.data());
 }
 
 absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData& data) {
@@ -163,6 +268,7 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
   MESHTWIN_RETURN_IF_ERROR(w.WriteNumberAttribute(file, "/", "trace_epoch", H5T_IEEE_F64LE,
                                                   H5T_NATIVE_DOUBLE, data.trace_epoch));
   MESHTWIN_RETURN_IF_ERROR(w.WriteStringListAttribute(file, "/", "node_types", data.node_types));
+  MESHTWIN_RETURN_IF_ERROR(w.WriteStringListAttribute(file, "/", "roles", data.roles));
 
   // /ticks: one dataset per series.
   {
@@ -181,19 +287,14 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
       MESHTWIN_RETURN_IF_ERROR(WriteSeries(w, ticks.get(), s.name, H5T_STD_I32LE, H5T_NATIVE_INT32,
                                            n, (t.*s.member).data(), "nodes", s.description));
     }
-    const hsize_t types = data.node_types.size();
-    MESHTWIN_ASSIGN_OR_RETURN(
-        Handle by_type,
-        w.WriteDataset(ticks.get(), "/ticks", "nodes_by_type", H5T_STD_I32LE, H5T_NATIVE_INT32,
-                       {n, types}, {std::min<hsize_t>(n, hdf5::kChunkRows), types},
-                       t.nodes_by_type.data()));
-    MESHTWIN_RETURN_IF_ERROR(
-        w.WriteStringAttribute(by_type.get(), "/ticks/nodes_by_type", "units", "nodes"));
-    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(
-        by_type.get(), "/ticks/nodes_by_type", "description",
-        "active (not stopped) nodes per type at the end of the tick; columns follow node_types"));
-    MESHTWIN_RETURN_IF_ERROR(w.WriteStringListAttribute(by_type.get(), "/ticks/nodes_by_type",
-                                                        "node_types", data.node_types));
+    for (const TickMatrix<std::int32_t>& m : kI32Matrices) {
+      MESHTWIN_RETURN_IF_ERROR(
+          WriteTickMatrix(w, ticks.get(), m, H5T_STD_I32LE, H5T_NATIVE_INT32, data));
+    }
+    for (const TickMatrix<double>& m : kF64Matrices) {
+      MESHTWIN_RETURN_IF_ERROR(
+          WriteTickMatrix(w, ticks.get(), m, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data));
+    }
   }
 
   // /decisions
@@ -212,7 +313,9 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
     }
     MESHTWIN_RETURN_IF_ERROR(w.WriteTable(file, "decisions", cols, data.decisions.size(),
                                           kDecisionsUnits,
-                                          "one row per scaling action a policy carried out"));
+                                          "one row per action a policy carried out: "
+                                          "scale_out, scale_in, change_role, migrate or "
+                                          "set_admission"));
   }
 
   // /events
@@ -281,6 +384,12 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
     MESHTWIN_RETURN_IF_ERROR(f64("mean_utilization", s.mean_utilization));
     MESHTWIN_RETURN_IF_ERROR(f64("mean_latency_s", s.mean_latency_s));
     MESHTWIN_RETURN_IF_ERROR(i32("ticks", s.ticks));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteStringListAttribute(h, p, "classes", ClassNames()));
+    MESHTWIN_RETURN_IF_ERROR(WritePerClass(w, h, p, "dropped_by_class", s.dropped_by_class));
+    MESHTWIN_RETURN_IF_ERROR(WritePerClass(w, h, p, "throttled_by_class", s.throttled_by_class));
+    MESHTWIN_RETURN_IF_ERROR(i32("migrations", s.migrations));
+    MESHTWIN_RETURN_IF_ERROR(f64("requests_migrated", s.requests_migrated));
+    MESHTWIN_RETURN_IF_ERROR(i32("role_switches", s.role_switches));
   }
   return absl::OkStatus();
 }
@@ -319,6 +428,40 @@ absl::Status ReadArray(const hdf5::Reader& r, hid_t group, absl::string_view gro
   return absl::OkStatus();
 }
 
+// Reads a ticks x columns matrix and checks its shape against the tick count
+// and its column labels (the root node_types or roles, or the classes).
+template <typename T>
+absl::Status ReadTickMatrix(const hdf5::Reader& r, hid_t ticks, const TickMatrix<T>& m,
+                            H5T_class_t cls, hid_t mem_type, hsize_t n, ResultsData& out) {
+  std::vector<hsize_t> dims;
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, ticks, "/ticks", m.name, 2, cls, mem_type, &(out.ticks.*m.member), &dims));
+  const std::size_t cols = ColumnLabels(m.columns, out).size();
+  if (dims[0] != n || dims[1] != cols) {
+    return r.Bad(hdf5::Join("/ticks", m.name),
+                 absl::StrCat("has shape [", dims[0], " x ", dims[1], "], expected [", n, " x ",
+                              cols, "] (ticks x ", ColumnsName(m.columns), ")"));
+  }
+  return absl::OkStatus();
+}
+
+// Reads a 1-D float64 attribute of one value per request class.
+absl::Status ReadPerClass(const hdf5::Reader& r, hid_t obj, absl::string_view obj_path,
+                          const char* name, PerClass* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Handle attr, r.OpenAttribute(obj, obj_path, name, H5T_FLOAT,
+                                                         "an array of floating-point numbers"));
+  const hssize_t points = hdf5::Reader::AttributePoints(attr.get());
+  if (points != kNumClasses) {
+    return r.Bad(obj_path,
+                 absl::StrCat("attribute '", name, "' has ", points, " values, expected ",
+                              kNumClasses, " (one per class: critical, standard, best_effort)"));
+  }
+  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, out->data()) < 0) {
+    return r.Bad(obj_path, absl::StrCat("cannot read attribute '", name, "'"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   MESHTWIN_ASSIGN_OR_RETURN(Handle g, r.OpenGroup(file, "/", "ticks"));
   TickSeries& t = out.ticks;
@@ -345,12 +488,11 @@ absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, ResultsData& out) {
                                        H5T_NATIVE_INT32, &(t.*s.member), &dims));
     MESHTWIN_RETURN_IF_ERROR(check_length(s.name));
   }
-  MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/ticks", "nodes_by_type", 2, H5T_INTEGER,
-                                     H5T_NATIVE_INT32, &t.nodes_by_type, &dims));
-  if (dims[0] != n || dims[1] != out.node_types.size()) {
-    return r.Bad("/ticks/nodes_by_type",
-                 absl::StrCat("has shape [", dims[0], " x ", dims[1], "], expected [", n, " x ",
-                              out.node_types.size(), "] (ticks x node_types)"));
+  for (const TickMatrix<std::int32_t>& m : kI32Matrices) {
+    MESHTWIN_RETURN_IF_ERROR(ReadTickMatrix(r, g.get(), m, H5T_INTEGER, H5T_NATIVE_INT32, n, out));
+  }
+  for (const TickMatrix<double>& m : kF64Matrices) {
+    MESHTWIN_RETURN_IF_ERROR(ReadTickMatrix(r, g.get(), m, H5T_FLOAT, H5T_NATIVE_DOUBLE, n, out));
   }
   return absl::OkStatus();
 }
@@ -415,6 +557,7 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   MESHTWIN_RETURN_IF_ERROR(
       r.ReadNumber(file, "/", "trace_epoch", H5T_FLOAT, H5T_NATIVE_DOUBLE, &out.trace_epoch));
   MESHTWIN_RETURN_IF_ERROR(r.ReadStringList(file, "/", "node_types", &out.node_types));
+  MESHTWIN_RETURN_IF_ERROR(r.ReadStringList(file, "/", "roles", &out.roles));
 
   MESHTWIN_RETURN_IF_ERROR(ReadTicks(r, file, out));
 
@@ -467,6 +610,11 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   MESHTWIN_RETURN_IF_ERROR(f64("mean_utilization", &s.mean_utilization));
   MESHTWIN_RETURN_IF_ERROR(f64("mean_latency_s", &s.mean_latency_s));
   MESHTWIN_RETURN_IF_ERROR(i32("ticks", &s.ticks));
+  MESHTWIN_RETURN_IF_ERROR(ReadPerClass(r, h, p, "dropped_by_class", &s.dropped_by_class));
+  MESHTWIN_RETURN_IF_ERROR(ReadPerClass(r, h, p, "throttled_by_class", &s.throttled_by_class));
+  MESHTWIN_RETURN_IF_ERROR(i32("migrations", &s.migrations));
+  MESHTWIN_RETURN_IF_ERROR(f64("requests_migrated", &s.requests_migrated));
+  MESHTWIN_RETURN_IF_ERROR(i32("role_switches", &s.role_switches));
   return absl::OkStatus();
 }
 

@@ -29,6 +29,17 @@ struct TickSeries {
   std::vector<std::int32_t> nodes_booting;
   std::vector<std::int32_t> nodes_draining;
   std::vector<std::int32_t> nodes_by_type;  // ticks x types, row-major (active = not stopped)
+  std::vector<std::int32_t> nodes_switching;  // changing role
+  std::vector<double> migrating;     // of `queued`: requests in transit between nodes
+  // ticks x kNumClasses (critical, standard, best_effort), row-major, requests.
+  std::vector<double> served_by_class;
+  std::vector<double> dropped_by_class;    // includes throttled_by_class
+  std::vector<double> throttled_by_class;  // refused by admission control's rate limits
+  std::vector<double> queued_by_class;
+  // ticks x roles, row-major (one column, "default", without roles).
+  std::vector<double> demand_by_role;       // requests/s
+  std::vector<double> utilization_by_role;  // of the role's ready nodes, 0..1
+  std::vector<std::int32_t> nodes_by_role;  // ready nodes holding the role
 
   std::size_t size() const { return time.size(); }
 };
@@ -38,7 +49,7 @@ struct DecisionRecord {
   double time = 0;
   std::string policy;
   std::string node_type;
-  std::string action;         // "scale_out" | "scale_in"
+  std::string action;         // ToString(ActionKind): scale_out, scale_in, change_role, migrate, set_admission
   std::int32_t count = 0;
   std::int32_t replicas_before = 0;
   std::int32_t replicas_after = 0;
@@ -76,6 +87,7 @@ struct ResultsData {
   double control_interval = 0;
   double trace_epoch = 0;      // UTC unix time of run time 0 (the trace's calendar)
   std::vector<std::string> node_types;
+  std::vector<std::string> roles;  // role names ("default" when the scenario has none)
   TickSeries ticks;
   std::vector<DecisionRecord> decisions;
   std::vector<Event> events;

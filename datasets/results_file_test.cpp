@@ -38,6 +38,7 @@ ResultsData Filled(std::size_t ticks = 100) {
   d.control_interval = 15;
   d.trace_epoch = 1704067200;
   d.node_types = {"small", "medium", "large-gpu"};
+  d.roles = {"web", "batch"};
   TickSeries& t = d.ticks;
   for (std::size_t i = 0; i < ticks; ++i) {
     const double x = static_cast<double>(i);
@@ -57,11 +58,30 @@ ResultsData Filled(std::size_t ticks = 100) {
     for (std::int32_t k = 0; k < 3; ++k) {
       t.nodes_by_type.push_back(static_cast<std::int32_t>(i) * 10 + k);
     }
+    t.nodes_switching.push_back(static_cast<std::int32_t>(i % 4));
+    t.migrating.push_back(i % 6 == 0 ? 0.125 * x : 0);
+    // Columns critical, standard, best_effort: different in every cell.
+    for (int c = 0; c < kNumClasses; ++c) {
+      t.served_by_class.push_back(1000 * (c + 1) + x);
+      t.dropped_by_class.push_back(c == 2 ? 0.5 * x : 0.01 * c);
+      t.throttled_by_class.push_back(c == 2 ? 0.25 * x : 0);
+      t.queued_by_class.push_back(x / 10 + c);
+    }
+    // Columns web, batch.
+    t.demand_by_role.push_back(700 + 0.25 * x);
+    t.demand_by_role.push_back(300 + 0.25 * x);
+    t.utilization_by_role.push_back(0.4 + 0.002 * x);
+    t.utilization_by_role.push_back(0.9 - 0.003 * x);
+    t.nodes_by_role.push_back(static_cast<std::int32_t>(i % 7));
+    t.nodes_by_role.push_back(static_cast<std::int32_t>(i % 5) + 1);
   }
   d.decisions.push_back({30, "hpa", "small", "scale_out", 2, 3, 5, 0.91, "cpu 91% > target 60%"});
   d.decisions.push_back({45, "hpa", "large-gpu", "scale_in", 1, 2, 1, 0.2, ""});
   d.decisions.push_back(
       {60, "hpa", "medium", "scale_out", 4, 0, 4, 1.5, "démarrage à froid — naïve UTF-8 ✓"});
+  d.decisions.push_back({75, "roles", "small", "change_role", 1, 2, 2, 0.8, "node 3 web -> batch"});
+  d.decisions.push_back({90, "shift", "small", "migrate", 1, 2, 2, 42.5, "node 3 -> node 5"});
+  d.decisions.push_back({90, "admission", "", "set_admission", 0, 0, 0, 0, "best_effort 50/s"});
   Event instant;
   instant.start = 100;
   instant.announced = 50;
@@ -95,6 +115,11 @@ ResultsData Filled(std::size_t ticks = 100) {
   s.mean_utilization = 0.62;
   s.mean_latency_s = 0.18;
   s.ticks = static_cast<int>(ticks);
+  s.dropped_by_class = {1.5, 3.8e5, 9.5e3};
+  s.throttled_by_class = {0, 0.25, 7.25e3};
+  s.migrations = 6;
+  s.requests_migrated = 1234.5;
+  s.role_switches = 3;
   return d;
 }
 
@@ -129,6 +154,16 @@ void ExpectEqual(const ResultsData& a, const ResultsData& b) {
   EXPECT_EQ(a.ticks.nodes_booting, b.ticks.nodes_booting);
   EXPECT_EQ(a.ticks.nodes_draining, b.ticks.nodes_draining);
   EXPECT_EQ(a.ticks.nodes_by_type, b.ticks.nodes_by_type);
+  EXPECT_EQ(a.roles, b.roles);
+  EXPECT_EQ(a.ticks.nodes_switching, b.ticks.nodes_switching);
+  EXPECT_EQ(a.ticks.migrating, b.ticks.migrating);
+  EXPECT_EQ(a.ticks.served_by_class, b.ticks.served_by_class);
+  EXPECT_EQ(a.ticks.dropped_by_class, b.ticks.dropped_by_class);
+  EXPECT_EQ(a.ticks.throttled_by_class, b.ticks.throttled_by_class);
+  EXPECT_EQ(a.ticks.queued_by_class, b.ticks.queued_by_class);
+  EXPECT_EQ(a.ticks.demand_by_role, b.ticks.demand_by_role);
+  EXPECT_EQ(a.ticks.utilization_by_role, b.ticks.utilization_by_role);
+  EXPECT_EQ(a.ticks.nodes_by_role, b.ticks.nodes_by_role);
   ASSERT_EQ(a.decisions.size(), b.decisions.size());
   for (std::size_t i = 0; i < a.decisions.size(); ++i) {
     const DecisionRecord& x = a.decisions[i];
@@ -174,6 +209,33 @@ void ExpectEqual(const ResultsData& a, const ResultsData& b) {
   EXPECT_EQ(s.mean_utilization, t.mean_utilization);
   EXPECT_EQ(s.mean_latency_s, t.mean_latency_s);
   EXPECT_EQ(s.ticks, t.ticks);
+  EXPECT_EQ(s.dropped_by_class, t.dropped_by_class);
+  EXPECT_EQ(s.throttled_by_class, t.throttled_by_class);
+  EXPECT_EQ(s.migrations, t.migrations);
+  EXPECT_EQ(s.requests_migrated, t.requests_migrated);
+  EXPECT_EQ(s.role_switches, t.role_switches);
+}
+
+// A string-list attribute as written by the writer (fixed-length strings).
+std::vector<std::string> ReadStringListAttribute(hid_t obj, const char* name) {
+  std::vector<std::string> out;
+  const hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+  if (attr < 0) return out;
+  const hid_t type = H5Aget_type(attr);
+  const hid_t space = H5Aget_space(attr);
+  const std::size_t width = H5Tget_size(type);
+  const auto n = static_cast<std::size_t>(H5Sget_simple_extent_npoints(space));
+  std::string buf(n * width, '\0');
+  if (n > 0) H5Aread(attr, type, buf.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string v = buf.substr(i * width, width);
+    v.erase(v.find_last_not_of('\0') + 1);
+    out.push_back(v);
+  }
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Aclose(attr);
+  return out;
 }
 
 TEST_F(ResultsFileTest, RoundTrip) {
@@ -184,6 +246,66 @@ TEST_F(ResultsFileTest, RoundTrip) {
   ASSERT_TRUE(back.ok()) << back.status();
   ExpectEqual(data, *back);
   EXPECT_EQ(Listing(), std::vector<std::string>{"run.h5"});
+}
+
+TEST_F(ResultsFileTest, RoundTripOfClassesRolesAndMigrations) {
+  const ResultsData data = Filled(12);
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectEqual(data, *back);
+  // Spot checks against the values Filled() put in, so that a reader that
+  // swapped two series (or transposed a matrix) cannot pass.
+  EXPECT_EQ(back->roles, (std::vector<std::string>{"web", "batch"}));
+  const TickSeries& t = back->ticks;
+  ASSERT_EQ(t.served_by_class.size(), 12u * kNumClasses);
+  EXPECT_EQ(t.served_by_class[11 * 3 + 0], 1011);  // tick 11, critical
+  EXPECT_EQ(t.served_by_class[11 * 3 + 2], 3011);  // tick 11, best_effort
+  EXPECT_EQ(t.dropped_by_class[10 * 3 + 2], 5);
+  EXPECT_EQ(t.throttled_by_class[10 * 3 + 2], 2.5);
+  EXPECT_EQ(t.queued_by_class[10 * 3 + 1], 2);
+  ASSERT_EQ(t.demand_by_role.size(), 24u);
+  EXPECT_EQ(t.demand_by_role[4 * 2 + 1], 301);  // tick 4, batch
+  EXPECT_DOUBLE_EQ(t.utilization_by_role[4 * 2 + 0], 0.408);
+  EXPECT_EQ(t.nodes_by_role[6 * 2 + 1], 2);
+  EXPECT_EQ(t.nodes_switching[3], 3);
+  EXPECT_EQ(t.migrating[6], 0.75);
+  const RunSummary& s = back->summary;
+  EXPECT_EQ(s.dropped_by_class, (PerClass{1.5, 3.8e5, 9.5e3}));
+  EXPECT_EQ(s.throttled_by_class, (PerClass{0, 0.25, 7.25e3}));
+  EXPECT_EQ(s.migrations, 6);
+  EXPECT_EQ(s.requests_migrated, 1234.5);
+  EXPECT_EQ(s.role_switches, 3);
+  ASSERT_EQ(back->decisions.size(), 6u);
+  EXPECT_EQ(back->decisions[3].action, "change_role");
+  EXPECT_EQ(back->decisions[4].action, "migrate");
+  EXPECT_EQ(back->decisions[5].action, "set_admission");
+  EXPECT_EQ(back->decisions[5].node_type, "");
+
+  // The matrices name their columns, so h5py users need not know the order.
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const std::vector<std::string> classes = {"critical", "standard", "best_effort"};
+  for (const char* name :
+       {"served_by_class", "dropped_by_class", "throttled_by_class", "queued_by_class"}) {
+    const hid_t ds = H5Dopen2(file, (std::string("/ticks/") + name).c_str(), H5P_DEFAULT);
+    ASSERT_GE(ds, 0) << name;
+    EXPECT_EQ(ReadStringListAttribute(ds, "classes"), classes) << name;
+    H5Dclose(ds);
+  }
+  for (const char* name : {"demand_by_role", "utilization_by_role", "nodes_by_role"}) {
+    const hid_t ds = H5Dopen2(file, (std::string("/ticks/") + name).c_str(), H5P_DEFAULT);
+    ASSERT_GE(ds, 0) << name;
+    EXPECT_EQ(ReadStringListAttribute(ds, "roles"), data.roles) << name;
+    H5Dclose(ds);
+  }
+  EXPECT_EQ(ReadStringListAttribute(file, "roles"), data.roles);
+  const hid_t summary = H5Gopen2(file, "/summary", H5P_DEFAULT);
+  ASSERT_GE(summary, 0);
+  EXPECT_EQ(ReadStringListAttribute(summary, "classes"), classes);
+  H5Gclose(summary);
+  H5Fclose(file);
 }
 
 TEST_F(ResultsFileTest, RoundTripWithForecastsAndRetrains) {
@@ -303,6 +425,20 @@ TEST_F(ResultsFileTest, FailedWriteLeavesTheTargetUntouched) {
   bad_types.node_types.pop_back();  // nodes_by_type no longer ticks x types
   EXPECT_THAT(Msg(WriteResultsFile(path, bad_types)), HasSubstr("/ticks/nodes_by_type"));
 
+  ResultsData bad_roles = Filled(30);
+  bad_roles.roles.push_back("extra");  // the per-role matrices are ticks x 2
+  EXPECT_THAT(Msg(WriteResultsFile(path, bad_roles)),
+              HasSubstr("/ticks/nodes_by_role: has 60 values, expected 90 (30 ticks x 3 roles)"));
+
+  ResultsData bad_classes = Filled(30);
+  bad_classes.ticks.throttled_by_class.pop_back();
+  EXPECT_THAT(Msg(WriteResultsFile(path, bad_classes)),
+              HasSubstr("/ticks/throttled_by_class: has 89 values, expected 90"));
+
+  ResultsData bad_switching = Filled(30);
+  bad_switching.ticks.nodes_switching.clear();
+  EXPECT_THAT(Msg(WriteResultsFile(path, bad_switching)), HasSubstr("/ticks/nodes_switching"));
+
   EXPECT_TRUE(before == ReadBytes(path));
   EXPECT_EQ(Listing(), std::vector<std::string>{"run.h5"});
 }
@@ -391,13 +527,15 @@ TEST_F(ResultsFileTest, ReadingAnotherVersionFails) {
   ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
   EditFile(path, [](hid_t file) {
     const hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
-    const std::int32_t two = 2;
-    H5Awrite(attr, H5T_NATIVE_INT32, &two);
+    const std::int32_t one = 1;  // before classes and roles: lacks their series
+    H5Awrite(attr, H5T_NATIVE_INT32, &one);
     H5Aclose(attr);
   });
   const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /: format_version 2 is not supported"));
+  EXPECT_THAT(Msg(r.status()),
+              HasSubstr(path + ": /: format_version 1 is not supported (this reader knows "
+                               "version 2)"));
 }
 
 TEST_F(ResultsFileTest, ReadingAFileWithAMissingObjectNamesIt) {
@@ -408,7 +546,9 @@ TEST_F(ResultsFileTest, ReadingAFileWithAMissingObjectNamesIt) {
   for (const Case& c :
        {Case{"/ticks/served", "/ticks/served: missing dataset"},
         Case{"/ticks", "/ticks: missing group"}, Case{"/decisions", "/decisions: missing dataset"},
-        Case{"/events", "/events: missing dataset"}, Case{"/summary", "/summary: missing group"}}) {
+        Case{"/events", "/events: missing dataset"}, Case{"/summary", "/summary: missing group"},
+        Case{"/ticks/queued_by_class", "/ticks/queued_by_class: missing dataset"},
+        Case{"/ticks/demand_by_role", "/ticks/demand_by_role: missing dataset"}}) {
     const std::string path = Path("run.h5");
     ASSERT_TRUE(WriteResultsFile(path, Filled()).ok());
     EditFile(path, [&](hid_t file) { ASSERT_GE(H5Ldelete(file, c.remove, H5P_DEFAULT), 0); });
@@ -444,6 +584,87 @@ TEST_F(ResultsFileTest, ReadingSeriesOfUnequalLengthFails) {
   const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /ticks/queued: has 9 values"));
+}
+
+// Replaces dataset `name` with a float64 one of shape `dims` (zeros).
+void ReplaceDataset(hid_t file, const char* name, std::vector<hsize_t> dims) {
+  H5Ldelete(file, name, H5P_DEFAULT);
+  const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  const hid_t ds =
+      H5Dcreate2(file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(ds);
+  H5Sclose(space);
+}
+
+TEST_F(ResultsFileTest, ReadingMatricesOfTheWrongShapeFails) {
+  struct Case {
+    const char* dataset;
+    std::vector<hsize_t> dims;
+    const char* expect;
+  };
+  for (const Case& c : {
+           Case{"/ticks/served_by_class", {10, 2},
+                "/ticks/served_by_class: has shape [10 x 2], expected [10 x 3] (ticks x classes)"},
+           Case{"/ticks/throttled_by_class", {9, 3},
+                "/ticks/throttled_by_class: has shape [9 x 3], expected [10 x 3]"},
+           Case{"/ticks/utilization_by_role", {10, 3},
+                "/ticks/utilization_by_role: has shape [10 x 3], expected [10 x 2] (ticks x "
+                "roles)"},
+           Case{"/ticks/demand_by_role", {20}, "/ticks/demand_by_role: is not a 2-D dataset"},
+           Case{"/ticks/migrating", {9}, "/ticks/migrating: has 9 values but /ticks/time has 10"},
+       }) {
+    const std::string path = Path("run.h5");
+    ASSERT_TRUE(WriteResultsFile(path, Filled(10)).ok());
+    EditFile(path, [&](hid_t file) { ReplaceDataset(file, c.dataset, c.dims); });
+    const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.dataset;
+    EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": " + c.expect));
+  }
+}
+
+TEST_F(ResultsFileTest, ReadingRolesThatDoNotMatchTheMatricesFails) {
+  // Three role names, but the per-role matrices have two columns.
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled(10)).ok());
+  EditFile(path, [](hid_t file) {
+    H5Adelete(file, "roles");
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, 5);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    const hsize_t dims[1] = {3};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t attr = H5Acreate2(file, "roles", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(attr, type, "web\0\0batchapi\0\0");
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+  });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /ticks/nodes_by_role: has shape [10 x 2], "
+                                                "expected [10 x 3] (ticks x roles)"));
+}
+
+TEST_F(ResultsFileTest, ReadingAPerClassSummaryOfTheWrongSizeFails) {
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, Filled(10)).ok());
+  EditFile(path, [](hid_t file) {
+    const hid_t g = H5Gopen2(file, "/summary", H5P_DEFAULT);
+    H5Adelete(g, "throttled_by_class");
+    const hsize_t dims[1] = {2};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t attr =
+        H5Acreate2(g, "throttled_by_class", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    const double values[2] = {1, 2};
+    H5Awrite(attr, H5T_NATIVE_DOUBLE, values);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Gclose(g);
+  });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": /summary: attribute 'throttled_by_class' has "
+                                                "2 values, expected 3"));
 }
 
 }  // namespace

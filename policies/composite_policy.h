@@ -13,12 +13,15 @@
 
 namespace meshtwin {
 
+// Deterministic when its parts are; not thread-safe.
 class CompositePolicy : public Policy {
  public:
-  // `parts` must not be empty; its first element names the composition.
+  // `parts` holds no null pointers and is listed in the order the plans are
+  // concatenated; the name joins the parts' names with '+' in that order
+  // (an empty composition is named "none" and never acts).
   explicit CompositePolicy(std::vector<std::unique_ptr<Policy>> parts);
   std::string_view name() const override { return name_; }  // e.g. "predictive+shifting"
-  bool wants_node_view() const override;
+  bool wants_node_view() const override;                    // true if any part wants it
   Plan Decide(const Observation& obs) override;
 
  private:

@@ -23,13 +23,20 @@ struct OracleOptions {
   double target_utilization = 1.0;  // 1: only the SLO (latency, ceiling) bounds the sizing
 };
 
+// Sizes one pool (sizing.pool) with PoolSizing::NodesFor against the ready
+// nodes of the other pools as observed. Replicas are the pool's ready, booting
+// and switching nodes, as for PredictivePolicy. Deterministic if `demand` is;
+// not thread-safe.
 class OraclePolicy : public Policy {
  public:
   OraclePolicy(PoolSizing sizing, OracleOptions options, DemandFunction demand);
   std::string_view name() const override { return "oracle"; }
   // Keeps, at every tick from now until now + boot time + one interval, the
   // nodes each of those ticks needs: scale out early enough for the largest,
-  // scale in at once to what the coming ticks need.
+  // scale in at once to what the coming ticks need. Tick k = 0..K, K =
+  // ceil((boot_time + interval) / interval), needs NodesFor(mean demand over
+  // [now + k interval, now + (k + 1) interval)), plus, for k = 0, the observed
+  // backlog served within that tick.
   Plan Decide(const Observation& obs) override;
 
  private:

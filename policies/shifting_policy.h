@@ -4,6 +4,9 @@
 // completes sooner (consolidation). Critical work never moves: in flight it
 // would be served by nobody. Moves cost network time (the simulator sends the
 // requests' state between the hosts).
+//
+//   ShiftingPolicy shifting({.hot_queue = 2, .cool_queue = 0.5});
+//   Plan p = shifting.Decide(observation);  // needs Observation::nodes
 #pragma once
 
 #include <string_view>
@@ -19,11 +22,17 @@ struct ShiftingOptions {
   double min_requests = 1;   // smaller moves are not worth the transfer
 };
 
+// Stateless between decisions: each plan depends on the observation alone.
+// Deterministic (ties broken by node id); not thread-safe.
 class ShiftingPolicy : public Policy {
  public:
   explicit ShiftingPolicy(ShiftingOptions options);
   std::string_view name() const override { return "shifting"; }
   bool wants_node_view() const override { return true; }
+  // Per role, moves best-effort, then standard requests from the hottest
+  // source to the coolest target until sources are down to the role's level
+  // (draining sources: empty of movable work) or targets are up to it. See
+  // the .cpp for the exact rule.
   Plan Decide(const Observation& obs) override;
 
  private:

@@ -12,6 +12,8 @@
 #include "datasets/presets.h"
 #include "datasets/trace_file.h"
 #include "models/forecaster.h"
+#include "scenarios/synthetic_reader.h"
+#include "policies/composite_policy.h"
 #include "scenarios/yaml_reader.h"
 
 #include <yaml-cpp/yaml.h>
@@ -51,6 +53,85 @@ bool IsValidTypeName(absl::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
+}
+
+absl::Status ReadWorkload(const Reporter& r, const Item& item, WorkloadSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section s,
+      Section::Open(r, item, {"request_work", "queue_limit", "request_bytes", "classes"}));
+  MESHTWIN_RETURN_IF_ERROR(s.Flops("request_work", Above(0), &out->request_work));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("queue_limit", AtLeast(0), &out->queue_limit));
+  MESHTWIN_RETURN_IF_ERROR(s.Flops("request_bytes", AtLeast(0), &out->request_bytes));
+  const Item* classes = s.Find("classes");
+  if (classes == nullptr) return absl::OkStatus();
+  static constexpr absl::string_view kNames[kNumClasses] = {"critical", "standard", "best_effort"};
+  MESHTWIN_ASSIGN_OR_RETURN(Section cs,
+                            Section::Open(r, *classes, {kNames[0], kNames[1], kNames[2]}));
+  out->class_share = {0, 0, 0};
+  out->class_deadline = {0, 0, 0};
+  double total = 0;
+  for (int c = 0; c < kNumClasses; ++c) {
+    const Item* cls = cs.Find(kNames[c]);
+    if (cls == nullptr) continue;
+    MESHTWIN_ASSIGN_OR_RETURN(Section one, Section::Open(r, *cls, {"share", "deadline"}));
+    if (one.Find("share") == nullptr) return one.Missing("share", "a number in [0, 1]");
+    MESHTWIN_RETURN_IF_ERROR(one.Number("share", Closed(0, 1), &out->class_share[c]));
+    MESHTWIN_RETURN_IF_ERROR(one.Duration("deadline", AtLeast(0), &out->class_deadline[c]));
+    total += out->class_share[c];
+  }
+  if (std::abs(total - 1) > 1e-6) {
+    return r.Fail(*classes, absl::StrCat("expected class shares that sum to 1, got a sum of ",
+                                         total));
+  }
+  // A deadline that grew as priority fell would let a lower class into queue
+  // room a higher one was refused.
+  const Seconds limit = out->queue_limit;
+  auto effective = [&](int c) {
+    return out->class_deadline[c] > 0 ? std::min(out->class_deadline[c], limit) : limit;
+  };
+  int previous = -1;  // the last class with traffic
+  for (int c = 0; c < kNumClasses; ++c) {
+    if (out->class_share[c] <= 0) continue;
+    if (previous >= 0 && effective(c) > effective(previous) + 1e-12) {
+      const std::string what = absl::StrCat(
+          "expected a deadline <= ", kNames[previous], "'s (", FormatDuration(effective(previous)),
+          "; a lower class may not wait longer), got ", FormatDuration(effective(c)));
+      MESHTWIN_ASSIGN_OR_RETURN(Section one, Section::Open(r, *cs.Find(kNames[c]), {"share", "deadline"}));
+      return one.Fail("deadline", what);
+    }
+    previous = c;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadRoles(const Reporter& r, const Item& item, std::vector<RoleSpec>* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items,
+                            ListItems(r, item, "a list of roles {name, share, switch_time}"));
+  for (const Item& role_item : items) {
+    RoleSpec role;
+    MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                              Section::Open(r, role_item, {"name", "share", "switch_time"}));
+    const Item* name = s.Find("name");
+    if (name == nullptr) return s.Missing("name", "a role name such as web");
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &role.name));
+    if (!IsValidTypeName(role.name)) {
+      return r.Fail(*name, absl::StrCat("expected a name of letters, digits, '_' and '-' "
+                                        "starting with a letter or '_', got ",
+                                        Describe(name->node)));
+    }
+    for (const RoleSpec& earlier : *out) {
+      if (earlier.name == role.name) {
+        return r.Fail(*name, absl::StrCat("expected a unique role name, got ", role.name, " again"));
+      }
+    }
+    MESHTWIN_RETURN_IF_ERROR(s.Number("share", AtLeast(0), &role.share));
+    MESHTWIN_RETURN_IF_ERROR(s.Duration("switch_time", AtLeast(0), &role.switch_time));
+    out->push_back(std::move(role));
+  }
+  if (out->size() == 1) {
+    return r.Fail(item, "expected at least two roles (one role is the same as none), got one");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ReadNodeType(const Reporter& r, const Item& item,
@@ -95,56 +176,6 @@ absl::Status ReadNodeType(const Reporter& r, const Item& item,
     return s.FailAgainst("initial", {"min", "max"},
                          absl::StrCat("expected an integer in [min, max] = [", out->min, ", ",
                                       out->max, "], ", got("initial", out->initial)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ReadSpike(const Reporter& r, const Item& item, SpikeParams* out) {
-  MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(r, item,
-                                                     {"start", "announced", "ramp", "hold", "decay",
-                                                      "magnitude", "category", "text"}));
-  MESHTWIN_RETURN_IF_ERROR(s.Duration("start", AtLeast(0), &out->start));
-  // Absent or null: unannounced (SpikeParams' -1), so forecasters only learn
-  // of it when it starts.
-  out->announced = -1;
-  if (const Item* announced = s.Find("announced");
-      announced != nullptr && !announced->node.IsNull()) {
-    MESHTWIN_RETURN_IF_ERROR(ReadDuration(r, *announced, AtLeast(0), &out->announced));
-    if (out->announced > out->start) {
-      return r.FailAgainst(
-          announced->mark, announced->path, {ChildPath(item.path, "start")},
-          absl::StrCat("expected a duration <= start (", FormatDuration(out->start), "), got ",
-                       Describe(announced->node)));
-    }
-  }
-  MESHTWIN_RETURN_IF_ERROR(s.Duration("ramp", AtLeast(0), &out->ramp));
-  MESHTWIN_RETURN_IF_ERROR(s.Duration("hold", AtLeast(0), &out->hold));
-  // 0 is allowed: the generator then ends the spike at once after the hold.
-  MESHTWIN_RETURN_IF_ERROR(s.Duration("decay", AtLeast(0), &out->decay));
-  MESHTWIN_RETURN_IF_ERROR(s.Number("magnitude", AtLeast(0), &out->magnitude));
-  MESHTWIN_RETURN_IF_ERROR(s.String("category", &out->category));
-  MESHTWIN_RETURN_IF_ERROR(s.String("text", &out->text));
-  return absl::OkStatus();
-}
-
-absl::Status ReadSynthetic(const Reporter& r, const Item& synthetic, DiurnalParams* out) {
-  DiurnalParams& p = *out;
-  MESHTWIN_ASSIGN_OR_RETURN(
-      Section s, Section::Open(r, synthetic,
-                               {"base_rps", "daily_amplitude", "peak_hour", "weekend_factor",
-                                "noise", "step", "spikes"}));
-  MESHTWIN_RETURN_IF_ERROR(s.Number("base_rps", AtLeast(0), &p.base_rps));
-  MESHTWIN_RETURN_IF_ERROR(s.Number("daily_amplitude", Closed(0, 1), &p.daily_amplitude));
-  MESHTWIN_RETURN_IF_ERROR(s.Number("peak_hour", Range{0, 24, false, true}, &p.peak_hour));
-  MESHTWIN_RETURN_IF_ERROR(s.Number("weekend_factor", AtLeast(0), &p.weekend_factor));
-  MESHTWIN_RETURN_IF_ERROR(s.Number("noise", Closed(0, 1), &p.noise));
-  MESHTWIN_RETURN_IF_ERROR(s.Duration("step", Range{0, 86400, true, false}, &p.step));
-  if (const Item* spikes = s.Find("spikes")) {
-    MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items, ListItems(r, *spikes, "a list of spikes"));
-    p.spikes.clear();
-    for (const Item& spike : items) {
-      MESHTWIN_RETURN_IF_ERROR(ReadSpike(r, spike, &p.spikes.emplace_back()));
-    }
   }
   return absl::OkStatus();
 }
@@ -335,19 +366,118 @@ absl::Status ReadBehavior(const Reporter& r, const Item& item, HpaScalingBehavio
   return absl::OkStatus();
 }
 
+// A policy part's section: present means on, unless it says enabled: false.
+absl::StatusOr<std::optional<Section>> OpenPart(const Reporter& r, const Section& policy,
+                                                absl::string_view key,
+                                                std::vector<absl::string_view> keys, bool* enabled) {
+  const Item* item = policy.Find(key);
+  if (item == nullptr) return std::optional<Section>();
+  keys.push_back("enabled");
+  MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(r, *item, std::move(keys)));
+  *enabled = true;
+  MESHTWIN_RETURN_IF_ERROR(s.Bool("enabled", enabled));
+  return std::optional<Section>(std::move(s));
+}
+
+// policy.predictive, .oracle, .admission, .shifting and .roles.
+absl::Status ReadPolicyParts(const Reporter& r, const Section& s, Scenario* out) {
+  const Range fraction{0, 1, true, false};
+  if (const Item* item = s.Find("predictive")) {
+    PredictiveOptions& p = out->predictive;
+    MESHTWIN_ASSIGN_OR_RETURN(
+        Section ps, Section::Open(r, *item,
+                                  {"quantile", "headroom", "target_utilization", "lookahead",
+                                   "scale_in_delay", "hysteresis", "scale_in_cooldown",
+                                   "max_scale_in_step"}));
+    MESHTWIN_RETURN_IF_ERROR(ps.Number("quantile", Closed(0.1, 0.9), &p.quantile));
+    MESHTWIN_RETURN_IF_ERROR(ps.Number("headroom", Closed(0, 10), &p.headroom));
+    MESHTWIN_RETURN_IF_ERROR(ps.Number("target_utilization", fraction, &p.target_utilization));
+    MESHTWIN_RETURN_IF_ERROR(ps.Duration("lookahead", AtLeast(0), &p.lookahead));
+    MESHTWIN_RETURN_IF_ERROR(ps.Duration("scale_in_delay", AtLeast(0), &p.scale_in_delay));
+    MESHTWIN_RETURN_IF_ERROR(ps.Number("hysteresis", Range{0, 1, false, true}, &p.hysteresis));
+    MESHTWIN_RETURN_IF_ERROR(ps.Duration("scale_in_cooldown", AtLeast(0), &p.scale_in_cooldown));
+    MESHTWIN_RETURN_IF_ERROR(
+        ps.Int("max_scale_in_step", Closed(0, kMaxNodesPerType), &p.max_scale_in_step));
+  }
+  if (const Item* item = s.Find("oracle")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section os, Section::Open(r, *item, {"target_utilization"}));
+    MESHTWIN_RETURN_IF_ERROR(
+        os.Number("target_utilization", fraction, &out->oracle.target_utilization));
+  }
+  {
+    MESHTWIN_ASSIGN_OR_RETURN(std::optional<Section> as,
+                              OpenPart(r, s, "admission", {"target_utilization", "burst"},
+                                       &out->admission_enabled));
+    if (as) {
+      MESHTWIN_RETURN_IF_ERROR(
+          as->Number("target_utilization", fraction, &out->admission.target_utilization));
+      MESHTWIN_RETURN_IF_ERROR(as->Duration("burst", AtLeast(0), &out->admission.burst));
+    }
+  }
+  {
+    MESHTWIN_ASSIGN_OR_RETURN(
+        std::optional<Section> ss,
+        OpenPart(r, s, "shifting", {"hot_queue", "cool_queue", "max_moves", "min_requests"},
+                 &out->shifting_enabled));
+    if (ss) {
+      ShiftingOptions& o = out->shifting;
+      MESHTWIN_RETURN_IF_ERROR(ss->Duration("hot_queue", Above(0), &o.hot_queue));
+      MESHTWIN_RETURN_IF_ERROR(ss->Duration("cool_queue", AtLeast(0), &o.cool_queue));
+      if (o.cool_queue >= o.hot_queue) {
+        return ss->FailAgainst("cool_queue", {"hot_queue"},
+                               absl::StrCat("expected a duration below hot_queue (",
+                                            FormatDuration(o.hot_queue), "), got ",
+                                            FormatDuration(o.cool_queue)));
+      }
+      MESHTWIN_RETURN_IF_ERROR(ss->Int("max_moves", Closed(1, 100000), &o.max_moves));
+      MESHTWIN_RETURN_IF_ERROR(ss->Number("min_requests", AtLeast(0), &o.min_requests));
+    }
+  }
+  {
+    MESHTWIN_ASSIGN_OR_RETURN(
+        std::optional<Section> rs,
+        OpenPart(r, s, "roles",
+                 {"target_utilization", "hysteresis", "min_dwell", "max_switches"},
+                 &out->roles_enabled));
+    RoleAssignmentOptions& o = out->role_assignment;
+    if (rs) {
+      MESHTWIN_RETURN_IF_ERROR(rs->Number("target_utilization", fraction, &o.target_utilization));
+      MESHTWIN_RETURN_IF_ERROR(rs->Number("hysteresis", AtLeast(0), &o.hysteresis));
+      MESHTWIN_RETURN_IF_ERROR(rs->Duration("min_dwell", AtLeast(0), &o.min_dwell));
+      MESHTWIN_RETURN_IF_ERROR(rs->Int("max_switches", Closed(1, 100000), &o.max_switches));
+      if (out->roles_enabled && out->roles.size() < 2) {
+        return s.Fail("roles", "expected at least two top-level roles: to assign, got " +
+                                   std::to_string(out->roles.size()));
+      }
+    }
+    o.roles = out->roles;
+    o.types = out->node_types;
+    o.request_work = out->workload.request_work;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
   const Item* policy_item = top.Find("policy");
   // An absent section reads as an empty one: all defaults, pool inferred.
   const Item item =
       policy_item != nullptr ? *policy_item : Item{YAML::Node(), "policy", top.self().mark};
-  MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(r, item,
-                                                     {"name", "pool", "target_utilization",
-                                                      "tolerance", "scale_up", "scale_down"}));
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section s, Section::Open(r, item,
+                               {"name", "pool", "target_utilization", "tolerance", "scale_up",
+                                "scale_down", "predictive", "oracle", "admission", "shifting",
+                                "roles"}));
   if (const Item* name = s.Find("name")) {
     MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->policy));
-    if (out->policy != "hpa") {
-      return r.Fail(
-          *name, absl::StrCat("expected hpa (the only policy so far), got ", Describe(name->node)));
+    if (out->policy != "hpa" && out->policy != "predictive" && out->policy != "oracle" &&
+        out->policy != "none") {
+      return r.Fail(*name, absl::StrCat("expected hpa, predictive, oracle or none, got ",
+                                        Describe(name->node)));
+    }
+    if (out->policy == "predictive" && !out->forecast.enabled) {
+      return r.FailAgainst(name->mark, name->path, {"forecast"},
+                           "expected a forecast: section for predictive (it scales on the "
+                           "forecast), got none");
     }
   }
 
@@ -387,7 +517,7 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
   const NodeTypeSpec& type = out->node_types[static_cast<std::size_t>(pool)];
   // The HPA never scales from zero replicas (it would have no utilisation to
   // read), so Kubernetes requires minReplicas >= 1.
-  if (type.min < 1) {
+  if (type.min < 1 && out->policy == "hpa") {
     return s.Fail("pool", absl::StrCat("expected a node type with min >= 1 (the HPA cannot scale "
                                        "from zero), got ",
                                        type.name, " with min 0"));
@@ -411,7 +541,9 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
   if (const Item* down = s.Find("scale_down")) {
     MESHTWIN_RETURN_IF_ERROR(ReadBehavior(r, *down, &out->hpa.scale_down));
   }
-  return absl::OkStatus();
+  out->predictive.min_replicas = out->oracle.min_replicas = type.min;
+  out->predictive.max_replicas = out->oracle.max_replicas = type.max;
+  return ReadPolicyParts(r, s, out);
 }
 
 absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_interval,
@@ -474,8 +606,8 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
   MESHTWIN_ASSIGN_OR_RETURN(
       Section top, Section::Open(r, root,
                                  {"name", "description", "seed", "duration", "control_interval",
-                                  "platform", "node_types", "workload", "slo", "trace", "forecast",
-                                  "policy"}));
+                                  "platform", "node_types", "workload", "roles", "slo", "trace",
+                                  "forecast", "policy"}));
   const Item* name = top.Find("name");
   if (name == nullptr) return top.Missing("name", "a scenario name");
   MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->name));
@@ -518,10 +650,10 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
   }
 
   if (const Item* workload = top.Find("workload")) {
-    MESHTWIN_ASSIGN_OR_RETURN(Section s,
-                              Section::Open(r, *workload, {"request_work", "queue_limit"}));
-    MESHTWIN_RETURN_IF_ERROR(s.Flops("request_work", Above(0), &out->workload.request_work));
-    MESHTWIN_RETURN_IF_ERROR(s.Duration("queue_limit", AtLeast(0), &out->workload.queue_limit));
+    MESHTWIN_RETURN_IF_ERROR(ReadWorkload(r, *workload, &out->workload));
+  }
+  if (const Item* roles = top.Find("roles")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadRoles(r, *roles, &out->roles));
   }
 
   if (const Item* slo = top.Find("slo")) {
@@ -750,12 +882,7 @@ Trace BuildTrace(const Scenario& scenario) {
   return GenerateDiurnal(scenario.trace.synthetic, scenario.duration, scenario.seed);
 }
 
-absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario) {
-  if (scenario.policy != "hpa") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(scenario.source, ": policy.name: expected hpa (the only policy so far), got ",
-                     scenario.policy));
-  }
+absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, const Trace& trace) {
   // A Scenario built by hand rather than parsed may name no valid pool.
   if (scenario.hpa.node_type < 0 ||
       static_cast<std::size_t>(scenario.hpa.node_type) >= scenario.node_types.size()) {
@@ -763,7 +890,63 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario) {
         absl::StrCat(scenario.source, ": policy.pool: expected a node type index below ",
                      scenario.node_types.size(), ", got ", scenario.hpa.node_type));
   }
-  return std::unique_ptr<Policy>(std::make_unique<HpaPolicy>(scenario.hpa));
+  PoolSizing sizing{scenario.node_types, scenario.workload, scenario.slo, scenario.hpa.node_type};
+  std::vector<std::unique_ptr<Policy>> parts;
+  if (scenario.policy == "hpa") {
+    parts.push_back(std::make_unique<HpaPolicy>(scenario.hpa));
+  } else if (scenario.policy == "predictive") {
+    parts.push_back(std::make_unique<PredictivePolicy>(sizing, scenario.predictive));
+  } else if (scenario.policy == "oracle") {
+    auto shared = std::make_shared<const Trace>(trace);
+    parts.push_back(std::make_unique<OraclePolicy>(
+        sizing, scenario.oracle, [shared](Seconds t0, Seconds t1) {
+          return shared->MeanRate(shared->start + t0, shared->start + t1);
+        }));
+  } else if (scenario.policy == "none") {
+    parts.push_back(std::make_unique<StaticPolicy>());
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        scenario.source, ": policy.name: expected hpa, predictive, oracle or none, got ",
+        scenario.policy));
+  }
+  if (scenario.roles_enabled) {
+    parts.push_back(std::make_unique<RoleAssignmentPolicy>(scenario.role_assignment));
+  }
+  if (scenario.shifting_enabled) parts.push_back(std::make_unique<ShiftingPolicy>(scenario.shifting));
+  if (scenario.admission_enabled) {
+    parts.push_back(std::make_unique<AdmissionPolicy>(scenario.admission));
+  }
+  if (parts.size() == 1) return std::move(parts.front());
+  return std::unique_ptr<Policy>(std::make_unique<CompositePolicy>(std::move(parts)));
+}
+
+std::vector<Trace> RoleTraces(const Scenario& scenario, const Trace& trace) {
+  std::vector<Trace> out;
+  if (scenario.roles.empty()) {
+    out.push_back(trace);
+    return out;
+  }
+  double share_sum = 0;
+  for (const RoleSpec& role : scenario.roles) share_sum += role.share;
+  for (const RoleSpec& role : scenario.roles) {
+    Trace& t = out.emplace_back();
+    t.start = trace.start;
+    t.step = trace.step;
+    t.epoch = trace.epoch;
+    t.provenance = "role " + role.name;
+    const TraceChannel* channel = nullptr;
+    for (const TraceChannel& c : trace.channels) {
+      if (c.kind == "role" && c.name == role.name) channel = &c;
+    }
+    if (channel != nullptr) {
+      t.demand = channel->values;
+    } else {
+      const double f = share_sum > 0 ? role.share / share_sum : 0;
+      t.demand.reserve(trace.demand.size());
+      for (double v : trace.demand) t.demand.push_back(v * f);
+    }
+  }
+  return out;
 }
 
 }  // namespace meshtwin

@@ -14,7 +14,12 @@
 
 #include "datasets/csv_import.h"
 #include "datasets/synthetic.h"
+#include "policies/admission_policy.h"
 #include "policies/hpa_policy.h"
+#include "policies/oracle_policy.h"
+#include "policies/predictive_policy.h"
+#include "policies/role_policy.h"
+#include "policies/shifting_policy.h"
 #include "twin/status.h"
 #include "twin/types.h"
 
@@ -70,8 +75,17 @@ struct Scenario {
   SloSpec slo;
   TraceSpec trace;
   ForecastSpec forecast;
-  std::string policy = "hpa";
+  std::vector<RoleSpec> roles;         // empty: one implicit role
+  std::string policy = "hpa";          // the scaling policy: hpa | predictive | oracle | none
   HpaOptions hpa;  // node_type, min_replicas, max_replicas filled from the pool
+  PredictiveOptions predictive;        // min/max filled from the pool
+  OracleOptions oracle;                // min/max filled from the pool
+  bool admission_enabled = false;
+  AdmissionOptions admission;
+  bool shifting_enabled = false;
+  ShiftingOptions shifting;
+  bool roles_enabled = false;
+  RoleAssignmentOptions role_assignment;  // roles/types/request_work filled from the scenario
 };
 
 // Parses and validates scenario YAML. `source_name` is used in messages
@@ -92,8 +106,15 @@ std::string_view DefaultScenarioText();
 // The demand trace the scenario runs against (trace time 0 = run time 0).
 Trace BuildTrace(const Scenario& scenario);
 
-// The policy a scenario names, ready to run.
-absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario);
+// The policy a scenario names (its scaling policy composed with admission
+// control, shifting and role assignment when they are on), ready to run.
+// `trace` is what the oracle looks ahead in.
+absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, const Trace& trace);
+
+// Each role's demand: the trace's role channel of the role's name when it has
+// one, else the role's share of the total demand. One trace (the demand
+// itself) without roles.
+std::vector<Trace> RoleTraces(const Scenario& scenario, const Trace& trace);
 
 // Parsers for the unit-suffixed values scenarios use, exposed for --set and tests.
 // Durations: "15s", "250ms", "5m", "2h", "1d", "1h30m", or a plain number of seconds.

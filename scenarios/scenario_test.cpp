@@ -270,9 +270,43 @@ std::vector<BadCase> BadCases() {
        {},
        {"bad.yaml:5:9: policy.pool: expected a node type with min >= 1"}},
       {"UnknownPolicy",
+       Base("policy:\n  name: magic\n"),
+       {},
+       {"bad.yaml:9:9: policy.name: expected hpa, predictive, oracle or none, got magic"}},
+      {"PredictiveWithoutForecast",
        Base("policy:\n  name: predictive\n"),
        {},
-       {"bad.yaml:9:9: policy.name: expected hpa (the only policy so far), got predictive"}},
+       {"bad.yaml:9:9: policy.name: expected a forecast: section for predictive"}},
+      {"ClassSharesNotSummingToOne",
+       Base("workload:\n  classes:\n    critical: {share: 0.5}\n    standard: {share: 0.2}\n"),
+       {},
+       {"bad.yaml:9:3: workload.classes: expected class shares that sum to 1, got a sum of 0.7"}},
+      {"LowerClassWithLongerDeadline",
+       Base("workload:\n  classes:\n    critical: {share: 0.5, deadline: 1s}\n"
+            "    best_effort: {share: 0.5, deadline: 5s}\n"),
+       {},
+       {"bad.yaml:11:41: workload.classes.best_effort.deadline: expected a deadline <= critical's (1s; "
+        "a lower class may not wait longer), got 5s"}},
+      {"SingleRole",
+       Base("roles:\n  - {name: web}\n"),
+       {},
+       {"bad.yaml:8:1: roles: expected at least two roles"}},
+      {"DuplicateRole",
+       Base("roles:\n  - {name: web}\n  - {name: web}\n"),
+       {},
+       {"roles[1].name: expected a unique role name, got web again"}},
+      {"RoleAssignmentWithoutRoles",
+       Base("policy:\n  roles: {min_dwell: 5m}\n"),
+       {},
+       {"policy.roles: expected at least two top-level roles"}},
+      {"ShiftingCoolAboveHot",
+       Base("policy:\n  shifting: {hot_queue: 1s, cool_queue: 2s}\n"),
+       {},
+       {"policy.shifting.cool_queue: expected a duration below hot_queue (1s), got 2s"}},
+      {"PredictiveQuantileOutOfRange",
+       Base("forecast:\n  model: naive\npolicy:\n  predictive: {quantile: 0.99}\n"),
+       {},
+       {"policy.predictive.quantile: expected a number in [0.1, 0.9], got 0.99"}},
       {"ControlIntervalZero",
        Base("control_interval: 0s\n"),
        {},
@@ -551,20 +585,62 @@ TEST(LoadScenarioFileTest, DirectoryIsNotFound) {
 TEST(MakePolicyTest, DefaultScenarioGivesTheHpa) {
   absl::StatusOr<Scenario> s = ParseScenario(DefaultScenarioText(), "<default>", {});
   ASSERT_TRUE(s.ok()) << s.status();
-  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(*s);
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(*s, BuildTrace(*s));
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_EQ((*policy)->name(), "hpa");
+}
+
+TEST(MakePolicyTest, ComposesTheScalingPolicyWithItsParts) {
+  absl::StatusOr<Scenario> s = ParseScenario(
+      DefaultScenarioText(), "<default>",
+      {"policy.name=oracle", "policy.shifting.hot_queue=3s", "policy.admission.burst=1s"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::unique_ptr<Policy>> policy = MakePolicy(*s, BuildTrace(*s));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy)->name(), "oracle+shifting+admission");
+  EXPECT_TRUE((*policy)->wants_node_view());
+  s = ParseScenario(DefaultScenarioText(), "<default>",
+                    {"policy.name=none", "policy.shifting.enabled=false"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  policy = MakePolicy(*s, BuildTrace(*s));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy)->name(), "none");
+}
+
+TEST(ScenarioTest, ReadsClassesAndRoles) {
+  absl::StatusOr<Scenario> s = ParseScenario(
+      DefaultScenarioText(), "<default>",
+      {"workload.classes={critical: {share: 0.2, deadline: 10s}, standard: {share: 0.5, deadline: "
+       "5s}, best_effort: {share: 0.3, deadline: 2s}}",
+       "roles=[{name: web, share: 3, switch_time: 90s}, {name: batch, share: 1}]",
+       "policy.roles.min_dwell=15m"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_DOUBLE_EQ(s->workload.class_share[2], 0.3);
+  EXPECT_DOUBLE_EQ(s->workload.class_deadline[0], 10);
+  ASSERT_EQ(s->roles.size(), 2u);
+  EXPECT_EQ(s->roles[0].name, "web");
+  EXPECT_DOUBLE_EQ(s->roles[0].switch_time, 90);
+  EXPECT_DOUBLE_EQ(s->roles[1].switch_time, 60);
+  EXPECT_TRUE(s->roles_enabled);
+  EXPECT_DOUBLE_EQ(s->role_assignment.min_dwell, 900);
+  // Without role channels in the trace, each role gets its share of the demand.
+  const Trace trace = BuildTrace(*s);
+  const std::vector<Trace> roles = RoleTraces(*s, trace);
+  ASSERT_EQ(roles.size(), 2u);
+  EXPECT_NEAR(roles[0].demand[100], 0.75 * trace.demand[100], 1e-9);
+  EXPECT_NEAR(roles[1].demand[100], 0.25 * trace.demand[100], 1e-9);
 }
 
 TEST(MakePolicyTest, RejectsHandBuiltScenariosItCannotRun) {
   absl::StatusOr<Scenario> s = ParseScenario(kBase, "min.yaml", {});
   ASSERT_TRUE(s.ok()) << s.status();
   Scenario unknown = *s;
-  unknown.policy = "oracle";
-  EXPECT_EQ(MakePolicy(unknown).status().code(), absl::StatusCode::kInvalidArgument);
+  unknown.policy = "magic";
+  const Trace trace = BuildTrace(*s);
+  EXPECT_EQ(MakePolicy(unknown, trace).status().code(), absl::StatusCode::kInvalidArgument);
   Scenario bad_pool = *s;
   bad_pool.hpa.node_type = 5;
-  EXPECT_EQ(MakePolicy(bad_pool).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakePolicy(bad_pool, trace).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -34,13 +34,31 @@ struct NodeSlot {
   bool retired = false;
 };
 
+// Queued requests on their way from one node to another.
+struct Migration {
+  sg4::CommPtr comm;
+  int to = 0;
+  int request_class = 0;
+  double requests = 0;
+};
+
 struct SimState {
   SimState(const Scenario& s, const Trace& t)
-      : scenario(s), trace(t), mesh(s.node_types, s.workload, s.slo) {}
+      : scenario(s),
+        trace(t),
+        role_traces(RoleTraces(s, t)),
+        mesh(s.node_types, s.workload, s.slo,
+             s.roles.empty() ? std::vector<RoleSpec>{RoleSpec{}} : s.roles) {}
 
   const Scenario& scenario;
   const Trace& trace;
+  std::vector<Trace> role_traces;  // each role's demand (one: the total, without roles)
   MeshModel mesh;
+  bool node_view = false;          // the policy reads per-node metrics
+  std::vector<Migration> migrations;  // in flight
+  int migrations_done = 0;
+  double requests_migrated = 0;
+  PerClass dropped_by_class{}, throttled_by_class{};
   std::vector<std::vector<sg4::Host*>> free_hosts;  // per node type, used as a stack
   std::deque<NodeSlot> slots;  // by node id; a deque, so node actors may keep references
   sg4::SemaphorePtr tick_done;
@@ -90,7 +108,8 @@ class SimMetrics : public MetricSource {
  public:
   explicit SimMetrics(SimState* state) : state_(state) {}
   absl::StatusOr<Observation> Observe() override {
-    return state_->mesh.Observe(sg4::Engine::get_clock(), state_->scenario.control_interval);
+    return state_->mesh.Observe(sg4::Engine::get_clock(), state_->scenario.control_interval,
+                                state_->node_view);
   }
 
  private:
@@ -127,37 +146,113 @@ class SimActuator : public Actuator {
   SimActuator(SimState* state, std::string policy) : state_(state), policy_(std::move(policy)) {}
 
   absl::Status Apply(const Plan& plan, const Observation& obs) override {
+    MeshModel& mesh = state_->mesh;
+    const int types = static_cast<int>(state_->scenario.node_types.size());
+    const int nodes = static_cast<int>(mesh.nodes().size());
     for (const Action& a : plan.actions) {
-      if (a.node_type < 0 || a.node_type >= static_cast<int>(state_->scenario.node_types.size()) ||
-          a.count <= 0) {
-        return absl::InternalError("policy " + policy_ + " planned an invalid action");
+      bool done = true;
+      switch (a.kind) {
+        case ActionKind::kScaleOut:
+        case ActionKind::kScaleIn:
+          if (a.node_type < 0 || a.node_type >= types || a.count <= 0) return Invalid(a);
+          if (a.kind == ActionKind::kScaleOut) {
+            for (int i = 0; i < a.count; ++i) {
+              StartNode(state_, mesh.Provision(a.node_type, obs.now, a.role));
+            }
+          } else {
+            for (int id : mesh.PickForRemoval(a.node_type, a.count)) mesh.Remove(id, obs.now);
+          }
+          break;
+        case ActionKind::kChangeRole:
+          if (a.node < 0 || a.node >= nodes) return Invalid(a);
+          done = mesh.ChangeRole(a.node, a.role, obs.now);
+          break;
+        case ActionKind::kMigrate:
+          if (a.node < 0 || a.node >= nodes || a.target_node < 0 || a.target_node >= nodes ||
+              a.node == a.target_node || a.request_class < 0 || a.request_class >= kNumClasses) {
+            return Invalid(a);
+          }
+          done = StartMigration(a);
+          break;
+        case ActionKind::kSetAdmission:
+          mesh.SetAdmission(a.rate_limit, a.burst);
+          break;
       }
-      if (a.kind == ActionKind::kScaleOut) {
-        for (int i = 0; i < a.count; ++i) StartNode(state_, state_->mesh.Provision(a.node_type, obs.now));
-      } else {
-        for (int id : state_->mesh.PickForRemoval(a.node_type, a.count)) {
-          state_->mesh.Remove(id, obs.now);
-        }
-      }
-      DecisionRecord d;
-      d.time = obs.now;
-      d.policy = policy_;
-      d.node_type = state_->scenario.node_types[static_cast<std::size_t>(a.node_type)].name;
-      d.action = ToString(a.kind);
-      d.count = a.count;
-      d.replicas_before = a.replicas_before;
-      d.replicas_after = a.replicas_after;
-      d.metric = a.metric;
-      d.reason = a.reason;
-      state_->results.decisions.push_back(std::move(d));
+      if (done) Record(a, obs);
     }
     return absl::OkStatus();
   }
 
  private:
+  absl::Status Invalid(const Action& a) const {
+    return absl::InternalError("policy " + policy_ + " planned an invalid " + ToString(a.kind) +
+                               " action");
+  }
+
+  // The requests' state crosses the network from the source host to the
+  // target host as a SimGrid communication; they are in neither queue until
+  // it lands (DeliverMigrations).
+  bool StartMigration(const Action& a) {
+    const double moved = state_->mesh.TakeQueued(a.node, a.request_class, a.requests);
+    if (moved <= 0) return false;
+    const double bytes = moved * state_->scenario.workload.request_bytes;
+    Migration m;
+    m.comm = sg4::Comm::sendto_async(state_->slots[static_cast<std::size_t>(a.node)].host,
+                                     state_->slots[static_cast<std::size_t>(a.target_node)].host,
+                                     static_cast<std::uint64_t>(std::llround(bytes)));
+    m.to = a.target_node;
+    m.request_class = a.request_class;
+    m.requests = moved;
+    state_->migrations.push_back(std::move(m));
+    ++state_->migrations_done;
+    state_->requests_migrated += moved;
+    return true;
+  }
+
+  void Record(const Action& a, const Observation& obs) {
+    DecisionRecord d;
+    d.time = obs.now;
+    d.policy = policy_;
+    const bool sized = a.kind == ActionKind::kScaleOut || a.kind == ActionKind::kScaleIn;
+    const int type = sized ? a.node_type
+                     : a.node >= 0 ? state_->mesh.node(a.node).type
+                                   : -1;
+    d.node_type = type >= 0 ? state_->scenario.node_types[static_cast<std::size_t>(type)].name : "";
+    d.action = ToString(a.kind);
+    d.count = sized ? a.count : a.kind == ActionKind::kSetAdmission ? 0 : 1;
+    d.replicas_before = a.replicas_before;
+    d.replicas_after = a.replicas_after;
+    d.metric = a.kind == ActionKind::kMigrate ? a.requests : a.metric;
+    d.reason = a.reason;
+    state_->results.decisions.push_back(std::move(d));
+  }
+
   SimState* state_;
   std::string policy_;
 };
+
+// Hands landed migrations to their target nodes. Waits at most `budget`
+// seconds of simulated time for transfers still in flight; the rest land at
+// a later tick.
+void DeliverMigrations(SimState* state, Seconds budget) {
+  auto& in_flight = state->migrations;
+  if (in_flight.empty()) return;
+  const Seconds deadline = sg4::Engine::get_clock() + budget;
+  std::vector<sg4::CommPtr> comms;
+  for (const Migration& m : in_flight) comms.push_back(m.comm);
+  while (!comms.empty()) {
+    const Seconds left = deadline - sg4::Engine::get_clock();
+    if (left <= 0 || sg4::Comm::wait_any_for(comms, left) < 0) break;
+    std::erase_if(comms, [](const sg4::CommPtr& c) {
+      return c->get_state() == sg4::Activity::State::FINISHED;
+    });
+  }
+  std::erase_if(in_flight, [state](Migration& m) {
+    if (m.comm->get_state() != sg4::Activity::State::FINISHED) return false;
+    state->mesh.AddQueued(m.to, m.request_class, m.requests);
+    return true;
+  });
+}
 
 void Record(const TickRecord& r, TickSeries& s) {
   s.time.push_back(r.time);
@@ -174,6 +269,19 @@ void Record(const TickRecord& r, TickSeries& s) {
   s.nodes_booting.push_back(r.booting);
   s.nodes_draining.push_back(r.draining);
   for (int c : r.active_by_type) s.nodes_by_type.push_back(c);
+  s.nodes_switching.push_back(r.switching);
+  s.migrating.push_back(r.migrating);
+  for (int c = 0; c < kNumClasses; ++c) {
+    s.served_by_class.push_back(r.served_by_class[c]);
+    s.dropped_by_class.push_back(r.dropped_by_class[c]);
+    s.throttled_by_class.push_back(r.throttled_by_class[c]);
+    s.queued_by_class.push_back(r.queued_by_class[c]);
+  }
+  for (std::size_t i = 0; i < r.demand_by_role.size(); ++i) {
+    s.demand_by_role.push_back(r.demand_by_role[i]);
+    s.utilization_by_role.push_back(r.utilization_by_role[i]);
+    s.nodes_by_role.push_back(r.ready_by_role[i]);
+  }
 }
 
 // Runs the control loop once per interval and paces the node actors.
@@ -190,6 +298,7 @@ class ManagerActor {
     SimMetrics metrics(state_);
     SimActuator actuator(state_, std::string(policy_->name()));
     ControlLoop loop(metrics, st.forecasts.get(), *policy_, actuator);
+    std::vector<double> role_demand(st.role_traces.size(), 0);
 
     for (std::int64_t k = 0; k < ticks; ++k) {
       const Seconds now = static_cast<double>(k) * dt;
@@ -203,14 +312,27 @@ class ManagerActor {
           return;
         }
       }
+      // Work moved this tick lands before the tick's work starts if its
+      // transfer takes less than a tenth of the interval (milliseconds, for
+      // queued requests on a LAN); longer transfers land at a later tick.
+      DeliverMigrations(state_, 0.1 * dt);
       RetireStopped(state_);
-      st.mesh.BeginTick(now, end - now, st.trace.MeanRate(st.trace.start + now, st.trace.start + end));
+      for (std::size_t r = 0; r < st.role_traces.size(); ++r) {
+        const Trace& t = st.role_traces[r];
+        role_demand[r] = t.MeanRate(t.start + now, t.start + end);
+      }
+      st.mesh.BeginTick(now, end - now, role_demand);
       st.tick_end = end;
       st.pending = static_cast<int>(st.mesh.working_nodes().size());
       for (int id : st.mesh.working_nodes()) st.slots[static_cast<std::size_t>(id)].wake->release();
       if (st.pending > 0) st.tick_done->acquire();
       if (sg4::Engine::get_clock() < end) sg4::this_actor::sleep_until(end);
-      Record(st.mesh.EndTick(), st.results.ticks);
+      const TickRecord rec = st.mesh.EndTick();
+      for (int c = 0; c < kNumClasses; ++c) {
+        st.dropped_by_class[c] += rec.dropped_by_class[c];
+        st.throttled_by_class[c] += rec.throttled_by_class[c];
+      }
+      Record(rec, st.results.ticks);
       RetireStopped(state_);
       if (on_progress_) on_progress_(end / duration);
     }
@@ -341,8 +463,16 @@ RunSummary Summarize(const SimState& st) {
   s.node_hours = st.mesh.node_hours();
   s.cost = st.mesh.cost();
   for (const DecisionRecord& d : st.results.decisions) {
-    (d.action == ToString(ActionKind::kScaleOut) ? s.scale_up_events : s.scale_down_events)++;
+    if (d.action == ToString(ActionKind::kScaleOut)) ++s.scale_up_events;
+    if (d.action == ToString(ActionKind::kScaleIn)) ++s.scale_down_events;
   }
+  for (int c = 0; c < kNumClasses; ++c) {
+    s.dropped_by_class[c] = st.dropped_by_class[c];
+    s.throttled_by_class[c] = st.throttled_by_class[c];
+  }
+  s.migrations = st.migrations_done;
+  s.requests_migrated = st.requests_migrated;
+  s.role_switches = st.mesh.role_switches();
   return s;
 }
 
@@ -350,8 +480,9 @@ RunSummary Summarize(const SimState& st) {
 
 absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace& trace,
                                           const SimulationOptions& options) {
-  MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(scenario));
+  MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(scenario, trace));
   SimState st(scenario, trace);
+  st.node_view = policy->wants_node_view();
   if (scenario.forecast.enabled) {
     MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));
   }
@@ -395,6 +526,7 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
   r.control_interval = scenario.control_interval;
   r.trace_epoch = trace.epoch + trace.start;
   for (const NodeTypeSpec& t : scenario.node_types) r.node_types.push_back(t.name);
+  for (const RoleSpec& role : st.mesh.roles()) r.roles.push_back(role.name);
   // Events in run time, like every other time in the results.
   r.events = trace.events;
   for (Event& e : r.events) {

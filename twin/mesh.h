@@ -26,6 +26,9 @@ namespace meshtwin {
 struct Node {
   int id = 0;
   int type = 0;
+  int role = 0;           // the role it serves (while switching: the role it is leaving)
+  int next_role = -1;     // while switching: the role it will serve
+  Seconds switch_until = 0;  // while switching: when it starts serving next_role
   NodeState state = NodeState::kBooting;
   Seconds provisioned_at = 0;
   Seconds ready_at = 0;
@@ -35,6 +38,10 @@ struct Node {
   double assigned = 0;    // work to execute in the current tick (backlog + accepted arrivals)
   double accepted = 0;    // arrivals accepted in the current tick
   double served = 0;      // work completed in the current tick
+  // The same, per request class (sums equal the totals above).
+  PerClass backlog_c = {0, 0, 0};
+  PerClass accepted_c = {0, 0, 0};
+  PerClass served_c = {0, 0, 0};
 };
 
 // What one tick amounted to, fleet-wide.
@@ -50,9 +57,25 @@ struct TickRecord {
   double utilization = 0;      // completed work / ready capacity, 0..1
   double latency = 0;          // request-weighted mean latency estimate, s (0 if no demand)
   bool slo_violated = false;
-  int ready = 0, booting = 0, draining = 0;
+  int ready = 0, booting = 0, draining = 0, switching = 0;
   std::vector<int> active_by_type;         // nodes not stopped, per type
   std::vector<double> utilization_by_type; // of ready nodes, per type
+  // Per request class, in requests. `dropped_by_class` includes `throttled_by_class`.
+  PerClass arrived_by_class = {0, 0, 0};
+  PerClass served_by_class = {0, 0, 0};
+  PerClass dropped_by_class = {0, 0, 0};
+  PerClass throttled_by_class = {0, 0, 0};
+  PerClass queued_by_class = {0, 0, 0};    // in queues or migrating
+  double migrating = 0;                    // of `queued`: requests in transit between nodes
+  // Per role, in scenario order.
+  std::vector<double> demand_by_role;      // requests/s
+  std::vector<double> capacity_by_role;    // requests/s of its ready nodes
+  std::vector<double> utilization_by_role; // of its ready nodes
+  std::vector<double> dropped_by_role;
+  std::vector<double> queued_by_role;
+  std::vector<int> ready_by_role;          // ready nodes holding the role
+  std::vector<int> booting_by_role;
+  std::vector<int> switching_by_role;      // switching into the role
 };
 
 // Counts the minutes (of simulated time, aligned on whole minutes) that
@@ -71,26 +94,70 @@ class SloMinuteCounter {
 // `arrival_rps` below c/service_time; returns +inf when the queue is unstable.
 double MmcMeanLatency(double arrival_rps, double service_time, int servers);
 
+// Request classes and admission control: without admission control a node's
+// queue is first come, first served, and what does not fit is dropped from
+// every class alike. SetAdmission turns on per-class token buckets (what they
+// refuse is "throttled", counted in the drops) and strict priority: each
+// role's queue room goes to critical first, then standard, then best-effort,
+// each class only as far as its deadline allows, and nodes serve their queues
+// in that order. So within a role critical work is never dropped while a lower
+// class is admitted (given deadlines that do not grow as priority falls, which
+// the scenario loader checks). Best-effort drops do not make a tick violate
+// the SLO: shedding them is what the class is for.
+//
+// Roles: each role's demand is balanced over the ready nodes holding it.
+// ChangeRole sends a node through kSwitching (it finishes its queue, takes no
+// new work) for the new role's switch time.
+//
+// Migration: TakeQueued removes queued requests from a node and AddQueued
+// delivers them elsewhere; in between, the executor models the transfer and
+// the requests count as queued ("migrating").
 class MeshModel {
  public:
-  MeshModel(std::vector<NodeTypeSpec> types, WorkloadSpec workload, SloSpec slo);
+  MeshModel(std::vector<NodeTypeSpec> types, WorkloadSpec workload, SloSpec slo,
+            std::vector<RoleSpec> roles = {RoleSpec{}});
 
-  // Adds each type's `initial` nodes, ready at time 0.
+  // Adds each type's `initial` nodes, ready at time 0, spread over the roles
+  // in proportion to their shares.
   void AddInitialNodes();
-  // Provisions a node of `type` at `now`; it serves from now + boot_time. Returns its id.
-  int Provision(int type, Seconds now);
+  // Provisions a node of `type` at `now`; it serves from now + boot_time.
+  // `role` < 0: the role whose last-tick demand is largest against the
+  // capacity it has or has coming. Returns its id.
+  int Provision(int type, Seconds now, int role = -1);
   // The `count` nodes of `type` a scale-in removes: booting ones first, then
   // ready ones, newest first (the ReplicaSet controller's preference).
   std::vector<int> PickForRemoval(int type, int count) const;
   // A booting node stops at once; a ready one drains (no new work, then stops).
   void Remove(int id, Seconds now);
 
-  // Nodes whose boot has completed by `now` become ready.
+  // Node `id` (ready) starts switching to `role`; false if it cannot (not
+  // ready, already in that role, unknown role).
+  bool ChangeRole(int id, int role, Seconds now);
+  // Per-class token-bucket limits (requests/s, +inf: none), bucket depth in
+  // seconds of the rate, and priority scheduling from now on.
+  void SetAdmission(const PerClass& rate_limit, Seconds burst);
+  bool admission_on() const { return priority_; }
+  // Removes up to `requests` queued requests of class `cls` from node `id`
+  // (between ticks); returns how many it removed. They count as migrating
+  // until AddQueued delivers them.
+  double TakeQueued(int id, int cls, double requests);
+  // Delivers migrated requests to node `id`'s queue; if it has stopped, to
+  // the ready node of its role with the shortest queue; if there is none,
+  // they are dropped (in the next tick's record).
+  void AddQueued(int id, int cls, double requests);
+
+  // Nodes whose boot or role switch has completed by `now` become ready.
   void PromoteBooted(Seconds now);
-  // Balances `demand_rps` over [now, now + dt) across ready nodes in
-  // proportion to their speed, drops what would overflow their queues, and
-  // sets every node's `assigned` work.
-  void BeginTick(Seconds now, Seconds dt, double demand_rps);
+  // Balances each role's demand (requests/s, one value per role) over
+  // [now, now + dt) across the role's ready nodes in proportion to their
+  // speed, drops what would overflow their queues, and sets every node's
+  // `assigned` work.
+  void BeginTick(Seconds now, Seconds dt, const std::vector<double>& role_demand_rps);
+  // The same for a mesh with one role.
+  void BeginTick(Seconds now, Seconds dt, double demand_rps) {
+    one_role_demand_[0] = demand_rps;
+    BeginTick(now, dt, one_role_demand_);
+  }
   // Nodes with work to execute this tick (ready or draining), ascending id.
   const std::vector<int>& working_nodes() const { return working_; }
   // The executor reports the work node `id` completed in this tick (<= assigned).
@@ -98,13 +165,16 @@ class MeshModel {
   // Closes the tick: backlogs, drained nodes stop, the fleet-wide record.
   TickRecord EndTick();
 
-  // What a control loop sees at the start of a tick (metrics of the last one).
-  Observation Observe(Seconds now, Seconds interval) const;
+  // What a control loop sees at the start of a tick (metrics of the last
+  // one); per-node metrics only `with_nodes`.
+  Observation Observe(Seconds now, Seconds interval, bool with_nodes = false) const;
 
   const Node& node(int id) const { return nodes_[static_cast<std::size_t>(id)]; }
   const std::vector<Node>& nodes() const { return nodes_; }
   const std::vector<NodeTypeSpec>& types() const { return types_; }
   const WorkloadSpec& workload() const { return workload_; }
+  const std::vector<RoleSpec>& roles() const { return roles_; }
+  int role_switches() const { return role_switches_; }
   int active_nodes() const;               // not stopped
   int active_nodes(int type) const { return active_by_type_[static_cast<std::size_t>(type)]; }
   double node_hours() const { return node_seconds_ / 3600.0; }
@@ -115,10 +185,27 @@ class MeshModel {
 
  private:
   void Stop(int id, Seconds now);
+  // Places `work` (flop) of class `cls` on `nodes` in proportion to speed,
+  // within each node's room for the class, spilling what does not fit to the
+  // nodes with room left; returns the work that fitted nowhere.
+  double PlaceClass(const std::vector<int>& nodes, double speed_sum, int cls, double work);
+  // A node's room for class `cls` this tick, flop (priority scheduling).
+  double ClassRoom(const Node& n, int cls) const;
 
   std::vector<NodeTypeSpec> types_;
   WorkloadSpec workload_;
   SloSpec slo_;
+  std::vector<RoleSpec> roles_;
+  std::vector<double> one_role_demand_ = {0};
+  bool priority_ = false;
+  PerClass rate_limit_{}, tokens_{};
+  Seconds burst_ = 1;
+  PerClass tick_arrived_c_{}, tick_dropped_c_{}, tick_throttled_c_{}, pending_dropped_c_{};
+  std::vector<double> tick_role_demand_, tick_role_dropped_;
+  std::vector<std::vector<int>> role_ready_;  // per role: its ready nodes this tick
+  double migrating_ = 0;                      // requests in transit
+  PerClass migrating_c_{};
+  int role_switches_ = 0;
   std::vector<Node> nodes_;
   std::vector<int> live_;          // ids of nodes not stopped, ascending
   std::vector<int> working_;
