@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string_view>
+#include <vector>
 
 #include "policies/capacity.h"
 #include "twin/policy.h"
@@ -27,10 +28,18 @@ struct OracleOptions {
 // nodes of the other pools as observed. Replicas are the pool's ready, booting
 // and switching nodes, as for PredictivePolicy. Deterministic if `demand` is;
 // not thread-safe.
+//
+// With roles (`role_demand` holds one function per role, two or more), each
+// role is sized on its own future demand against the other pools' ready nodes
+// holding it, and the pool's nodes are added to and removed from each role
+// separately (kScaleOut / kScaleIn with `role`): a mesh whose roles each have
+// exactly what they need, which a fleet-wide count cannot promise.
 class OraclePolicy : public Policy {
  public:
-  OraclePolicy(PoolSizing sizing, OracleOptions options, DemandFunction demand);
+  OraclePolicy(PoolSizing sizing, OracleOptions options, DemandFunction demand,
+               std::vector<DemandFunction> role_demand = {});
   std::string_view name() const override { return "oracle"; }
+  bool wants_node_view() const override { return role_demand_.size() > 1; }
   // Keeps, at every tick from now until now + boot time + one interval, the
   // nodes each of those ticks needs: scale out early enough for the largest,
   // scale in at once to what the coming ticks need. Tick k = 0..K, K =
@@ -43,6 +52,9 @@ class OraclePolicy : public Policy {
   PoolSizing sizing_;
   OracleOptions options_;
   DemandFunction demand_;
+  std::vector<DemandFunction> role_demand_;
+
+  Plan DecideByRole(const Observation& obs);
 };
 
 }  // namespace meshtwin

@@ -584,6 +584,47 @@ TEST(OraclePolicyTest, ScalesOutOneBootTimeAndATickAheadAndInAtOnce) {
   EXPECT_EQ(in.replicas_after, 5);
 }
 
+TEST(OraclePolicyTest, WithRolesSizesEachRoleOnItsOwnDemand) {
+  // Two roles: role 0 steady at 300 req/s, role 1 rising from 0 to 600.
+  OraclePolicy oracle(StandardSizing(), OracleOpts(), [](Seconds, Seconds) { return 900.0; },
+                      {[](Seconds, Seconds) { return 300.0; },
+                       [](Seconds t0, Seconds) { return t0 >= 600 ? 600.0 : 0.0; }});
+  EXPECT_TRUE(oracle.wants_node_view());
+  Observation obs = PoolObs(495, 5, 300);
+  for (int i = 0; i < 5; ++i) {
+    NodeObservation& n = obs.nodes.emplace_back();
+    n.id = i;
+    n.type = 0;
+    n.role = 0;
+    n.speed_rps = 80;
+  }
+  const Plan plan = oracle.Decide(obs);
+  // Role 0 keeps its 5 (300 / 64 per node at 80 %); role 1 gets 10 of its own,
+  // started now so that they are ready for the tick at 600.
+  ASSERT_EQ(plan.actions.size(), 1u);
+  EXPECT_EQ(plan.actions[0].kind, ActionKind::kScaleOut);
+  EXPECT_EQ(plan.actions[0].role, 1);
+  EXPECT_EQ(plan.actions[0].count, 10);
+  EXPECT_EQ(plan.actions[0].replicas_after, 15);
+  // A fleet-wide count of 15 would have been the same number, but not where it is needed:
+  // once role 1's demand is gone, its nodes (not role 0's) are the ones removed.
+  obs.now = 2000;
+  for (int i = 5; i < 15; ++i) {
+    NodeObservation& n = obs.nodes.emplace_back();
+    n.id = i;
+    n.type = 0;
+    n.role = 1;
+    n.speed_rps = 80;
+  }
+  OraclePolicy later(StandardSizing(), OracleOpts(), [](Seconds, Seconds) { return 300.0; },
+                     {[](Seconds, Seconds) { return 300.0; }, [](Seconds, Seconds) { return 0.0; }});
+  const Plan in = later.Decide(obs);
+  ASSERT_EQ(in.actions.size(), 1u);
+  EXPECT_EQ(in.actions[0].kind, ActionKind::kScaleIn);
+  EXPECT_EQ(in.actions[0].role, 1);
+  EXPECT_EQ(in.actions[0].count, 10);
+}
+
 TEST(OraclePolicyTest, BacklogIsServedInTheComingTick) {
   OraclePolicy oracle(StandardSizing(), OracleOpts(), [](Seconds, Seconds) { return 300.0; });
   // 4500 queued over 15 s: 300 req/s more, 600 in all.

@@ -897,11 +897,17 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, con
   } else if (scenario.policy == "predictive") {
     parts.push_back(std::make_unique<PredictivePolicy>(sizing, scenario.predictive));
   } else if (scenario.policy == "oracle") {
-    auto shared = std::make_shared<const Trace>(trace);
+    auto demand = [](std::shared_ptr<const Trace> t) -> DemandFunction {
+      return [t](Seconds t0, Seconds t1) { return t->MeanRate(t->start + t0, t->start + t1); };
+    };
+    std::vector<DemandFunction> by_role;
+    if (scenario.roles.size() > 1) {
+      for (Trace& t : RoleTraces(scenario, trace)) {
+        by_role.push_back(demand(std::make_shared<const Trace>(std::move(t))));
+      }
+    }
     parts.push_back(std::make_unique<OraclePolicy>(
-        sizing, scenario.oracle, [shared](Seconds t0, Seconds t1) {
-          return shared->MeanRate(shared->start + t0, shared->start + t1);
-        }));
+        sizing, scenario.oracle, demand(std::make_shared<const Trace>(trace)), std::move(by_role)));
   } else if (scenario.policy == "none") {
     parts.push_back(std::make_unique<StaticPolicy>());
   } else {
@@ -909,7 +915,9 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, con
         scenario.source, ": policy.name: expected hpa, predictive, oracle or none, got ",
         scenario.policy));
   }
-  if (scenario.roles_enabled) {
+  // The oracle places capacity in each role itself (it knows every role's
+  // future demand); role assignment on top would only undo that.
+  if (scenario.roles_enabled && scenario.policy != "oracle") {
     parts.push_back(std::make_unique<RoleAssignmentPolicy>(scenario.role_assignment));
   }
   if (scenario.shifting_enabled) parts.push_back(std::make_unique<ShiftingPolicy>(scenario.shifting));

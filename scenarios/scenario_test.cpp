@@ -599,6 +599,14 @@ TEST(MakePolicyTest, ComposesTheScalingPolicyWithItsParts) {
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_EQ((*policy)->name(), "oracle+shifting+admission");
   EXPECT_TRUE((*policy)->wants_node_view());
+  // The oracle places capacity per role itself: role assignment is left out.
+  s = ParseScenario(DefaultScenarioText(), "<default>",
+                    {"policy.name=oracle", "roles=[{name: a}, {name: b}]", "policy.roles={}"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  policy = MakePolicy(*s, BuildTrace(*s));
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy)->name(), "oracle");
+  EXPECT_TRUE((*policy)->wants_node_view());
   s = ParseScenario(DefaultScenarioText(), "<default>",
                     {"policy.name=none", "policy.shifting.enabled=false"});
   ASSERT_TRUE(s.ok()) << s.status();

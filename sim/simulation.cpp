@@ -160,7 +160,9 @@ class SimActuator : public Actuator {
               StartNode(state_, mesh.Provision(a.node_type, obs.now, a.role));
             }
           } else {
-            for (int id : mesh.PickForRemoval(a.node_type, a.count)) mesh.Remove(id, obs.now);
+            for (int id : mesh.PickForRemoval(a.node_type, a.count, a.role)) {
+              mesh.Remove(id, obs.now);
+            }
           }
           break;
         case ActionKind::kChangeRole:

@@ -120,13 +120,15 @@ int MeshModel::Provision(int type, Seconds now, int role) {
   return n.id;
 }
 
-std::vector<int> MeshModel::PickForRemoval(int type, int count) const {
+std::vector<int> MeshModel::PickForRemoval(int type, int count, int role) const {
   std::vector<int> picked;
   for (NodeState wanted : {NodeState::kBooting, NodeState::kReady}) {
     for (auto it = live_.rbegin(); it != live_.rend() && static_cast<int>(picked.size()) < count;
          ++it) {
       const Node& n = nodes_[static_cast<std::size_t>(*it)];
-      if (n.type == type && n.state == wanted) picked.push_back(n.id);
+      if (n.type == type && n.state == wanted && (role < 0 || n.role == role)) {
+        picked.push_back(n.id);
+      }
     }
   }
   return picked;

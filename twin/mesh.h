@@ -125,8 +125,9 @@ class MeshModel {
   // capacity it has or has coming. Returns its id.
   int Provision(int type, Seconds now, int role = -1);
   // The `count` nodes of `type` a scale-in removes: booting ones first, then
-  // ready ones, newest first (the ReplicaSet controller's preference).
-  std::vector<int> PickForRemoval(int type, int count) const;
+  // ready ones, newest first (the ReplicaSet controller's preference). With
+  // `role` >= 0 only nodes holding that role.
+  std::vector<int> PickForRemoval(int type, int count, int role = -1) const;
   // A booting node stops at once; a ready one drains (no new work, then stops).
   void Remove(int id, Seconds now);
 

@@ -143,6 +143,17 @@ TEST(MeshRoles, SwitchTakesTheRolesSwitchTimeThenServesTheNewRole) {
   EXPECT_EQ(mesh.role_switches(), 1);
 }
 
+TEST(MeshRoles, ScaleInOfARoleRemovesOnlyItsNodes) {
+  MeshModel mesh({Type(4, 4)}, Classes({0, 1, 0}), SloSpec{},
+                 {RoleSpec{"web", 0.5, 30}, RoleSpec{"batch", 0.5, 30}});
+  mesh.AddInitialNodes();
+  const int extra = mesh.Provision(0, 0, 1);  // booting, batch
+  const std::vector<int> picked = mesh.PickForRemoval(0, 2, 0);
+  ASSERT_EQ(picked.size(), 2u);
+  for (int id : picked) EXPECT_EQ(mesh.node(id).role, 0);
+  EXPECT_EQ(mesh.PickForRemoval(0, 1, 1), std::vector<int>{extra});  // booting goes first
+}
+
 TEST(MeshMigration, MovedRequestsStayCountedAndArriveAtTheTarget) {
   MeshModel mesh({Type(4, 2)}, Classes({0, 0.5, 0.5}), SloSpec{});
   mesh.AddInitialNodes();

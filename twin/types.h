@@ -141,7 +141,7 @@ struct Observation {
 
 enum class ActionKind : std::uint8_t {
   kScaleOut,      // add `count` nodes of `node_type` (taking `role`, or the role the mesh needs most)
-  kScaleIn,       // remove `count` nodes of `node_type` (booting first, then the newest ready)
+  kScaleIn,       // remove `count` nodes of `node_type` (booting first, then the newest ready; of `role` if >= 0)
   kChangeRole,    // node `node` switches to `role`, paying the role's switch_time
   kMigrate,       // move `requests` queued requests of `request_class` from `node` to `target_node`
   kSetAdmission,  // per-class token-bucket rate limits and priority scheduling from now on
@@ -157,7 +157,8 @@ struct Action {
   int replicas_after = 0;   // the replica count it asks for
   double metric = 0;      // the metric value that drove it (e.g. utilisation)
   std::string reason;     // short human-readable explanation
-  int role = -1;          // kScaleOut: role of the new nodes (-1: the mesh picks); kChangeRole: new role
+  int role = -1;          // kScaleOut: role of the new nodes (-1: the mesh picks); kScaleIn: only
+                          // nodes of this role (-1: any); kChangeRole: the new role
   int node = -1;          // kChangeRole: the node; kMigrate: the source node
   int target_node = -1;   // kMigrate: the destination node
   int request_class = 1;  // kMigrate: the class of the moved requests
