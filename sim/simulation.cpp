@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <limits>
 #include <optional>
@@ -439,6 +440,13 @@ void RecordForecasts(const ForecastPipeline& p, const Trace& trace, Seconds dura
   }
 }
 
+// "1800 s", not std::to_string's "1800.000000".
+std::string SecondsText(Seconds s) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g s", s);
+  return text;
+}
+
 RunSummary Summarize(const SimState& st) {
   const TickSeries& t = st.results.ticks;
   RunSummary s;
@@ -514,8 +522,8 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
   MESHTWIN_RETURN_IF_ERROR(st.error);
   if (st.forecasts && st.forecasts->warmup_failed()) {
     return absl::InvalidArgumentError(
-        scenario.source + ": forecast.warmup: the first " + std::to_string(scenario.forecast.warmup) +
-        " s of the run could not train " + scenario.forecast.model + ": " +
+        scenario.source + ": forecast.warmup: the first " + SecondsText(scenario.forecast.warmup) +
+        " of the run could not train " + scenario.forecast.model + ": " +
         st.forecasts->warmup_error());
   }
 
