@@ -330,6 +330,120 @@ DiurnalParams RoleMix() {
   return p;
 }
 
+// Training data for forecasters that must foresee announced events of any
+// size: the diurnal-web curve (its digest push and Sunday stream included)
+// plus a random stream of one-off events. Every calendar day draws from a
+// stream of its own, so a day's events depend only on the seed and the day
+// (a longer trace starts with the shorter one).
+class EventMixDraws {
+ public:
+  explicit EventMixDraws(std::uint64_t seed) : rng_(seed ^ 0x3C6EF372FE94F82BULL) {}
+  double Unit() { return rng_.NextUnit(); }
+  // Log-uniform in [lo, hi]: as many short ramps as long ones per decade.
+  double LogUniform(double lo, double hi) { return lo * std::pow(hi / lo, Unit()); }
+  double Uniform(double lo, double hi) { return lo + (hi - lo) * Unit(); }
+
+ private:
+  EventRng rng_;
+};
+
+// Announcements come at most this long before the event.
+constexpr double kEventMixMaxLead = 21 * kDay;
+constexpr std::array<const char*, 5> kEventMixCategories = {"launch", "sale", "market", "news",
+                                                            "media"};
+// Whole multiples of `unit` (seconds); hundredths for multipliers, so that
+// the provenance and the event texts read "x3.4", not "x3.4000000000000004".
+double RoundTo(double x, double unit) { return std::round(x / unit) * unit; }
+double RoundToHundredths(double x) { return std::round(x * 100) / 100; }
+
+// One announced one-off spike on day `day`.
+SpikeParams AnnouncedSpike(long long day, EventMixDraws& d) {
+  SpikeParams s;
+  const double hour = d.Uniform(0, 24);
+  // Half start on the hour, like scheduled launches and sales; the rest on
+  // any minute.
+  const double minute_unit = d.Unit() < 0.5 ? 60 * kMinute : kMinute;
+  s.start = static_cast<double>(day) * kDay + RoundTo(hour * kHour, minute_unit);
+  s.magnitude = RoundToHundredths(d.Uniform(1.3, 5.0));
+  s.ramp = RoundTo(d.LogUniform(kMinute, 30 * kMinute), kMinute);
+  s.hold = RoundTo(d.LogUniform(10 * kMinute, 3 * kHour), kMinute);
+  s.decay = RoundTo(d.LogUniform(10 * kMinute, 6 * kHour), kMinute);
+  s.lead_time = RoundTo(d.LogUniform(kHour, kEventMixMaxLead), kMinute);
+  s.category = kEventMixCategories[std::min<std::size_t>(
+      static_cast<std::size_t>(d.Unit() * kEventMixCategories.size()),
+      kEventMixCategories.size() - 1)];
+  const double keeps = d.Unit();
+  const double after = RoundToHundredths(d.Uniform(1.05, 1.2));
+  // A quarter of the launches keep some of their new users (rarely and
+  // modestly enough that a year of them does not swamp the daily cycle).
+  if (s.category == std::string("launch") && keeps < 0.25) s.baseline_after = after;
+  s.text = absl::StrCat("announced ", s.category, " spike x", Num(s.magnitude));
+  return s;
+}
+
+// The random events of calendar day `day` (UTC; the preset's calendar is
+// diurnal-web's), from a stream of the day's own.
+void EventMixDay(long long day, EventMixDraws& d, std::vector<SpikeParams>* spikes) {
+  // The day's draws are taken whether or not it has an event.
+  const double u_first = d.Unit();
+  const double u_second = d.Unit();
+  const double u_surge = d.Unit();
+  const double u_sale = d.Unit();
+  // About five announced spikes a week: one on half the days, a second on a
+  // quarter of them.
+  SpikeParams first = AnnouncedSpike(day, d);
+  SpikeParams second = AnnouncedSpike(day, d);
+  if (u_first < 0.5) spikes->push_back(std::move(first));
+  if (u_second < 0.25) spikes->push_back(std::move(second));
+  // An unannounced surge (announced = start) on one day in ten: the model
+  // must also see spikes that nothing foretold.
+  SpikeParams surge;
+  surge.start = static_cast<double>(day) * kDay + RoundTo(d.Uniform(0, 24) * kHour, kMinute);
+  surge.magnitude = RoundToHundredths(d.Uniform(1.5, 4.0));
+  surge.ramp = RoundTo(d.LogUniform(2 * kMinute, 15 * kMinute), kMinute);
+  surge.hold = RoundTo(d.LogUniform(10 * kMinute, kHour), kMinute);
+  surge.decay = RoundTo(d.LogUniform(10 * kMinute, 30 * kMinute), kMinute);
+  surge.lead_time = 0;
+  surge.category = d.Unit() < 0.5 ? "news" : "social";
+  surge.text = absl::StrCat("unannounced ", surge.category, " surge x", Num(surge.magnitude));
+  if (u_surge < 0.1) spikes->push_back(std::move(surge));
+  // A long sale on one day in twelve: a modest lift for hours to days, so
+  // that spikes also land on top of another event (their excesses add).
+  SpikeParams sale;
+  sale.start = static_cast<double>(day) * kDay + RoundTo(d.Uniform(0, 24), 1) * kHour;
+  sale.magnitude = RoundToHundredths(d.Uniform(1.3, 2.0));
+  sale.ramp = RoundTo(d.LogUniform(20 * kMinute, 2 * kHour), kMinute);
+  sale.hold = RoundTo(d.LogUniform(6 * kHour, 2 * kDay), kMinute);
+  sale.decay = RoundTo(d.LogUniform(kHour, 12 * kHour), kMinute);
+  sale.lead_time = RoundTo(d.LogUniform(kDay, kEventMixMaxLead), kMinute);
+  sale.category = "sale";
+  sale.text = absl::StrCat("announced sale x", Num(sale.magnitude), " for ",
+                           Num(std::round(sale.hold / kHour)), " h");
+  if (u_sale < 1.0 / 12) spikes->push_back(std::move(sale));
+}
+
+DiurnalParams EventMix(double days, std::uint64_t seed) {
+  DiurnalParams p = DiurnalWeb();
+  EventMixDraws days_stream(seed);
+  // Days past the end too, as far as the longest lead time reaches: an event
+  // announced inside the trace that starts after it is listed, as in a
+  // longer trace (GeneratePreset drops those announced after the end).
+  const auto n_days = static_cast<long long>(std::ceil(days + kEventMixMaxLead / kDay)) + 1;
+  std::vector<SpikeParams> spikes;
+  for (long long day = 0; day < n_days; ++day) {
+    // One draw per day seeds that day's stream, so a day's events do not
+    // depend on how many uniforms the days before it used.
+    EventMixDraws day_draws(static_cast<std::uint64_t>(days_stream.Unit() * 0x1.0p53));
+    EventMixDay(day, day_draws, &spikes);
+  }
+  // Only what the trace can know of (the provenance lists every spike).
+  const double duration = days * kDay;
+  for (SpikeParams& s : spikes) {
+    if (s.start - s.lead_time < duration) p.spikes.push_back(std::move(s));
+  }
+  return p;
+}
+
 }  // namespace
 
 const std::vector<PresetInfo>& Presets() {
@@ -346,6 +460,8 @@ const std::vector<PresetInfo>& Presets() {
       {"market-open",
        "trading platform: 2.5-3.5x spikes at the 09:30 ET (14:30 UTC) open, earnings days"},
       {"role-mix", "interactive by day plus batch by night as role channels (demand = sum)"},
+      {"event-mix",
+       "diurnal-web plus random events: ~5 announced 1.3-5x spikes a week, surges, long sales"},
   };
   return kPresets;
 }
@@ -370,6 +486,8 @@ absl::StatusOr<Trace> GeneratePreset(std::string_view name, double days, std::ui
     params = MarketOpen(days, seed);
   } else if (name == "role-mix") {
     params = RoleMix();
+  } else if (name == "event-mix") {
+    params = EventMix(days, seed);
   } else {
     std::string names;
     for (const PresetInfo& p : Presets())

@@ -18,7 +18,7 @@ struct PresetInfo {
 };
 
 // diurnal-web, weekly-business, product-launch, flash-crowd, black-friday,
-// market-open, role-mix.
+// market-open, role-mix, event-mix.
 const std::vector<PresetInfo>& Presets();
 
 // `days` of the preset from its calendar start, deterministic in `seed`.

@@ -75,10 +75,10 @@ std::vector<const Event*> EventsOf(const Trace& t, const std::string& category) 
 
 // ---------------------------------------------------------------------------
 
-TEST(PresetsTest, ListsTheSevenPresetsWithDescriptions) {
-  EXPECT_THAT(PresetNames(),
-              ::testing::ElementsAre("diurnal-web", "weekly-business", "product-launch",
-                                     "flash-crowd", "black-friday", "market-open", "role-mix"));
+TEST(PresetsTest, ListsTheEightPresetsWithDescriptions) {
+  EXPECT_THAT(PresetNames(), ::testing::ElementsAre("diurnal-web", "weekly-business",
+                                                    "product-launch", "flash-crowd", "black-friday",
+                                                    "market-open", "role-mix", "event-mix"));
   for (const PresetInfo& p : Presets()) EXPECT_FALSE(p.description.empty()) << p.name;
 }
 
@@ -409,6 +409,110 @@ TEST(MarketOpenPresetTest, WeekdayOpeningSpikesAt1430Utc) {
                   1, 0.06);
     }
   }
+}
+
+TEST(EventMixPresetTest, FrequentRandomEventsOfAnySizeMostlyAnnouncedAhead) {
+  const Trace t = MustGenerate("event-mix", 56, 3);
+  EXPECT_EQ(t.epoch, 1704067200);
+  // diurnal-web's own events: the daily digest and the Sunday live stream.
+  EXPECT_EQ(EventsOf(t, "notification").size(), 56u);
+  // One-off announced spikes: about five a week, 1.3x to 5x, announced an
+  // hour to three weeks ahead, in five categories.
+  std::vector<const Event*> spikes, surges, sales;
+  for (const Event& e : t.events) {
+    if (e.text.find(" spike x") != std::string::npos) spikes.push_back(&e);
+    if (e.text.find("unannounced ") == 0) surges.push_back(&e);
+    if (e.text.find("announced sale x") == 0) sales.push_back(&e);
+  }
+  EXPECT_GE(spikes.size(), 28u);
+  EXPECT_LE(spikes.size(), 56u);
+  double min_magnitude = 10, max_magnitude = 0, min_lead = 1e9, max_lead = 0;
+  std::vector<std::string> categories;
+  std::vector<double> height;  // measured peak / magnitude
+  for (const Event* e : spikes) {
+    SCOPED_TRACE(e->text);
+    EXPECT_GE(e->magnitude, 1.3);
+    EXPECT_LE(e->magnitude, 5);
+    const double lead = e->start - e->announced;
+    EXPECT_GE(lead, kHour - kMinute);
+    EXPECT_LE(lead, 21 * kDay);
+    min_magnitude = std::min(min_magnitude, e->magnitude);
+    max_magnitude = std::max(max_magnitude, e->magnitude);
+    min_lead = std::min(min_lead, lead);
+    max_lead = std::max(max_lead, lead);
+    categories.push_back(e->category);
+    // Ramps take at most 30 min and holds at least 10: at full height from
+    // 30 to 40 min after the start. The same minutes a week earlier are the
+    // reference (same weekday and hour).
+    const double t0 = e->start + 30 * kMinute;
+    if (t0 >= 7 * kDay && t0 + 10 * kMinute <= t.end()) {
+      height.push_back(t.MeanRate(t0, t0 + 10 * kMinute) /
+                       t.MeanRate(t0 - 7 * kDay, t0 + 10 * kMinute - 7 * kDay) / e->magnitude);
+    }
+  }
+  EXPECT_LT(min_magnitude, 2);
+  EXPECT_GT(max_magnitude, 4);
+  EXPECT_LT(min_lead, 6 * kHour);
+  EXPECT_GT(max_lead, 7 * kDay);
+  for (const char* c : {"launch", "sale", "market", "news", "media"}) {
+    EXPECT_THAT(categories, ::testing::Contains(c));
+  }
+  // Spikes reach their magnitude (other events on either side scatter it;
+  // the median is the spike's own).
+  ASSERT_GE(height.size(), 20u);
+  std::nth_element(height.begin(), height.begin() + height.size() / 2, height.end());
+  EXPECT_NEAR(height[height.size() / 2], 1, 0.1);
+  // A few unannounced surges, known only when they start.
+  EXPECT_GE(surges.size(), 2u);
+  for (const Event* e : surges) {
+    EXPECT_EQ(e->announced, e->start);
+    EXPECT_THAT(e->category, ::testing::AnyOf("news", "social"));
+  }
+  // Long sales (hours to days), announced at least a day ahead, that other
+  // spikes can land on.
+  EXPECT_GE(sales.size(), 1u);
+  for (const Event* e : sales) {
+    EXPECT_EQ(e->category, "sale");
+    EXPECT_GE(e->start - e->announced, kDay - kMinute);
+    EXPECT_GE(e->end - e->start, 6 * kHour);
+  }
+  // Another seed, other events.
+  auto spike_starts = [](const Trace& trace) {
+    std::vector<double> starts;
+    for (const Event& e : trace.events) {
+      if (e.text.find(" spike x") != std::string::npos) starts.push_back(e.start);
+    }
+    return starts;
+  };
+  EXPECT_NE(spike_starts(MustGenerate("event-mix", 56, 4)), spike_starts(t));
+}
+
+TEST(EventMixPresetTest, ATracesEventsAreThoseOfALongerOneAnnouncedBeforeItsEnd) {
+  // The random one-off events (diurnal-web's recurring ones are generated
+  // inside the trace only, as in every preset).
+  auto one_offs = [](const Trace& t, double announced_before) {
+    std::vector<const Event*> out;
+    for (const Event& e : t.events) {
+      const bool one_off = e.text.find("announced ") == 0 || e.text.find("unannounced ") == 0;
+      if (one_off && e.announced < announced_before) out.push_back(&e);
+    }
+    return out;
+  };
+  const Trace short_trace = MustGenerate("event-mix", 20, 5);
+  const Trace long_trace = MustGenerate("event-mix", 60, 5);
+  const std::vector<const Event*> got = one_offs(short_trace, 20 * kDay);
+  const std::vector<const Event*> expected = one_offs(long_trace, 20 * kDay);
+  ASSERT_EQ(got.size(), expected.size());
+  bool starts_after_the_end = false;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(got[i]->start, expected[i]->start) << i;
+    EXPECT_EQ(got[i]->announced, expected[i]->announced) << i;
+    EXPECT_EQ(got[i]->magnitude, expected[i]->magnitude) << i;
+    EXPECT_EQ(got[i]->text, expected[i]->text) << i;
+    starts_after_the_end |= got[i]->start >= 20 * kDay;
+  }
+  // Announced inside the trace for later: listed, as in the other presets.
+  EXPECT_TRUE(starts_after_the_end);
 }
 
 TEST(RoleMixPresetTest, ChannelsSumToDemandInteractiveByDayBatchByNight) {

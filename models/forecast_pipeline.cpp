@@ -81,6 +81,7 @@ Forecast ForecastPipeline::Predict(const Observation& obs) {
   if (!have_forecast_) return Forecast{};
   Forecast f = current_;
   for (Seconds& h : f.horizons) h -= obs.now - current_origin_;
+  f.age = obs.now - current_origin_;
   f.recent_mae = recent_mae();
   return f;
 }

@@ -48,10 +48,16 @@ struct ForecastPeak {
 // decision one tick later would be too late for the lookahead itself. Horizons
 // further out are someone else's problem: the next decisions will see them.
 // Taken by value rather than by position so an unsorted forecast means the same.
-ForecastPeak PeakWithinLookahead(const Forecast& f, double quantile, Seconds lookahead) {
+// A forecast made at the model's last step boundary reaches less far from the
+// observation time by its age (a 30 min horizon reads 1785 s three ticks in
+// four with a 60 s model and 15 s ticks): `slack` (the age) keeps such a
+// horizon counting as the one that reaches the lookahead, so the cutoff does
+// not jump to the next, much longer horizon on those ticks.
+ForecastPeak PeakWithinLookahead(const Forecast& f, double quantile, Seconds lookahead,
+                                 Seconds slack) {
   Seconds cutoff = std::numeric_limits<double>::infinity();
   for (Seconds h : f.horizons) {
-    if (h >= lookahead) cutoff = std::min(cutoff, h);
+    if (h >= lookahead - slack) cutoff = std::min(cutoff, h);
   }
   ForecastPeak peak;
   for (std::size_t i = 0; i < f.horizons.size(); ++i) {
@@ -143,7 +149,8 @@ Plan PredictivePolicy::Decide(const Observation& obs) {
   const double grow = 1 + options_.headroom;
   const int observed_need = sizing_.NodesFor(observed * grow, obs, options_.target_utilization);
 
-  const ForecastPeak peak = PeakWithinLookahead(obs.forecast, options_.quantile, lookahead);
+  const ForecastPeak peak = PeakWithinLookahead(obs.forecast, options_.quantile, lookahead,
+                                                std::max(obs.forecast.age, 0.0));
   // No forecast yet (warming up) or none at all: a reactive policy, and the
   // actions say so.
   Driver driver{observed, ObservedReason(observed, backlog_rps > 0, !peak.valid)};

@@ -22,8 +22,8 @@ struct PredictiveOptions {
   int max_replicas = 10;
   double quantile = 0.9;            // 0.1, 0.5 or 0.9: which forecast quantile to cover
                                     // (in between: interpolated; outside: clamped)
-  double headroom = 0.1;            // extra fraction on top of the forecast
-  double target_utilization = 0.8;  // utilisation the sizing aims at (see PoolSizing)
+  double headroom = 0.05;           // extra fraction on top of the forecast
+  double target_utilization = 0.9;  // utilisation the sizing aims at (see PoolSizing)
   // How far ahead capacity must already cover the forecast. <= 0: the pool's
   // boot time plus one control interval. The forecast is read at every horizon
   // up to the first one >= lookahead, and the largest value counts.

@@ -532,6 +532,32 @@ TEST(PredictivePolicyTest, IgnoresOtherPools) {
   EXPECT_EQ(plan.actions[0].replicas_after, 5);  // 15 needed, 10 of them in pool 0
 }
 
+TEST(PredictivePolicyTest, AnAgedForecastStillReachesItsLookahead) {
+  // Lookahead 30 min; the forecast was made 15 s ago, so its 30 min horizon
+  // reads 1785 s. It must still be the cutoff: the 2 h horizon (a spike much
+  // later) is for later decisions.
+  PredictiveOptions o;
+  o.min_replicas = 1;
+  o.max_replicas = 100;
+  o.quantile = 0.9;
+  o.headroom = 0;
+  o.target_utilization = 0.8;
+  o.lookahead = 1800;
+  Forecast f;
+  f.horizons = {285, 1785, 7185};
+  f.p10 = f.p50 = f.p90 = {300, 300, 900};
+  f.age = 15;
+  PredictivePolicy aged(StandardSizing(), o);
+  Plan plan = aged.Decide(PoolObs(600, 5, 300, f));
+  EXPECT_TRUE(plan.actions.empty()) << plan.actions[0].reason;
+  // The same forecast made just now, with the 2 h spike beyond the lookahead's
+  // first horizon, is read the same way.
+  f.horizons = {300, 1800, 7200};
+  f.age = 0;
+  PredictivePolicy fresh(StandardSizing(), o);
+  EXPECT_TRUE(fresh.Decide(PoolObs(600, 5, 300, f)).actions.empty());
+}
+
 // --- OraclePolicy ---------------------------------------------------------------
 
 // 300 req/s, 900 in [600, 900): the mean over [t0, t1) integrates the step.

@@ -78,6 +78,10 @@ struct Forecast {
   std::vector<Seconds> horizons;   // seconds ahead of the observation time
   std::vector<double> p10, p50, p90;  // one value per horizon
   double recent_mae = std::numeric_limits<double>::quiet_NaN();  // model's recent error
+  // How long before the observation the forecast was made (a model working
+  // at a coarser step than the control loop forecasts from its last step
+  // boundary); `horizons` already count from the observation.
+  Seconds age = 0;
   bool empty() const { return horizons.empty(); }
 };
 
