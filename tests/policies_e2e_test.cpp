@@ -172,3 +172,40 @@ TEST(PoliciesE2E, ComposedPoliciesAreDeterministic) {
 
 }  // namespace
 }  // namespace meshtwin
+
+namespace meshtwin {
+namespace {
+
+// The targets, through `meshtwin compare`: on product-launch and
+// black-friday, predictive has at least 50 % fewer SLO-violation minutes than
+// the HPA, at no more than 110 % of its node-hours and 120 % of the oracle's.
+class CompareTargetsTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CompareTargetsTest, PredictiveBeatsTheHpaNearTheOraclesCost) {
+  CommandResult r = RunMeshtwin(
+      {"compare", GetParam(), "--policies", "hpa,predictive,oracle", "--jobs", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json runs = nlohmann::json::parse(r.out);
+  ASSERT_EQ(runs.size(), 3u);
+  const nlohmann::json& hpa = runs[0];
+  const nlohmann::json& pred = runs[1];
+  const nlohmann::json& oracle = runs[2];
+  ASSERT_EQ(pred["policy"], "predictive");
+  const int hpa_minutes = hpa["slo_violation_minutes"].get<int>();
+  ASSERT_GT(hpa_minutes, 0);
+  EXPECT_LE(pred["slo_violation_minutes"].get<int>(), hpa_minutes / 2);
+  EXPECT_LE(pred["node_hours"].get<double>(), 1.10 * hpa["node_hours"].get<double>());
+  EXPECT_LE(pred["node_hours"].get<double>(), 1.20 * oracle["node_hours"].get<double>());
+  EXPECT_EQ(oracle["slo_violation_minutes"].get<int>(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Library, CompareTargetsTest,
+                         ::testing::Values("product-launch", "black-friday"),
+                         [](const ::testing::TestParamInfo<const char*>& param) {
+                           std::string name = param.param;
+                           std::erase(name, '-');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace meshtwin
