@@ -1,0 +1,1 @@
+#include "twin/dht/dht.h"
