@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apps/compare_command.h"
+#include "apps/dht_command.h"
 #include "apps/model_command.h"
 #include "apps/scenarios_command.h"
 #include "apps/simulate_command.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   meshtwin::RegisterScenariosCommand(app, &exit_code);
   meshtwin::RegisterCompareCommand(app, &exit_code);
   meshtwin::RegisterSweepCommand(app, &exit_code);
+  meshtwin::RegisterDhtCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
