@@ -65,10 +65,12 @@ absl::Status Resolve(DhtArgs& a) {
   e.bandwidth = *bw;
   if (!(e.bandwidth > 0)) return bad("--bandwidth " + a.bandwidth + ": must be positive");
   if (!(e.lookup_rate >= 0) || !std::isfinite(e.lookup_rate)) {
-    return bad(fmt::format("--lookup-rate {:g}: must be 0 or more (lookups per node per minute)", e.lookup_rate));
+    return bad(fmt::format("--lookup-rate {:g}: must be 0 or more (lookups per node per minute)",
+                           e.lookup_rate));
   }
   if (!(e.churn >= 0 && e.churn <= 1)) {
-    return bad(fmt::format("--churn {:g}: must be between 0 and 1 (fraction of nodes replaced per minute)", e.churn));
+    return bad(fmt::format(
+        "--churn {:g}: must be between 0 and 1 (fraction of nodes replaced per minute)", e.churn));
   }
   if (!(e.leave_fraction >= 0 && e.leave_fraction <= 1)) {
     return bad(fmt::format("--leave-fraction {:g}: must be between 0 and 1", e.leave_fraction));
@@ -76,7 +78,8 @@ absl::Status Resolve(DhtArgs& a) {
   if (!(e.loss >= 0 && e.loss < 1)) {
     return bad(fmt::format("--loss {:g}: must be a probability, at least 0 and below 1", e.loss));
   }
-  if (e.hosts < 0) return bad("--hosts " + std::to_string(e.hosts) + ": must be 0 (automatic) or more");
+  if (e.hosts < 0)
+    return bad("--hosts " + std::to_string(e.hosts) + ": must be 0 (automatic) or more");
   return ValidateDhtExperiment(e);
 }
 
@@ -116,7 +119,8 @@ std::string ReportTable(const DhtReport& r) {
                                 Thousands(r.nodes), Thousands(r.hosts), r.seed);
   out += fmt::format("  {} nodes joined in the first {:g} s, then {:g} s measured\n\n",
                      Thousands(r.joined_at_start), r.join_phase_s, r.duration);
-  auto row = [&out](const std::string& name, const std::string& value, const std::string& note = "") {
+  auto row = [&out](const std::string& name, const std::string& value,
+                    const std::string& note = "") {
     out += fmt::format("  {:<22}{:>14}  {}\n", name, value, note);
   };
   row("lookups", Thousands(r.lookups), fmt::format("{} completed", Thousands(r.lookups_completed)));
@@ -129,7 +133,8 @@ std::string ReportTable(const DhtReport& r) {
       fmt::format("{:.3f} per node per s after the joins", r.messages_per_node_s));
   row("messages lost", Thousands(r.messages_lost),
       fmt::format("{} more to nodes already gone", Thousands(r.messages_to_dead)));
-  row("churn", fmt::format("{} / {} / {}", Thousands(r.joins), Thousands(r.leaves), Thousands(r.crashes)),
+  row("churn",
+      fmt::format("{} / {} / {}", Thousands(r.joins), Thousands(r.leaves), Thousands(r.crashes)),
       "joins / graceful leaves / crashes");
   if (r.join_failures > 0) row("failed joins", Thousands(r.join_failures), "retried");
   row("wall time", fmt::format("{:.1f} s", r.wall_seconds),
@@ -162,11 +167,13 @@ void RegisterDhtCommand(CLI::App& app, int* exit_code) {
       "Run a DHT-only experiment on SimGrid: N Chord or Kademlia nodes join, then look up random\n"
       "keys under churn and message loss; every lookup is checked against the true owner.");
   cmd->add_option("--protocol", e.protocol, "chord or kademlia")->required();
-  cmd->add_option("--nodes", e.nodes, "Nodes in the DHT (churn replaces, it does not shrink)")->required();
+  cmd->add_option("--nodes", e.nodes, "Nodes in the DHT (churn replaces, it does not shrink)")
+      ->required();
   cmd->add_option("--duration", args->duration,
                   "Simulated time measured after the join phase (\"600\", \"10m\")")
       ->capture_default_str();
-  cmd->add_option("--lookup-rate", e.lookup_rate, "Lookups per node per minute")->capture_default_str();
+  cmd->add_option("--lookup-rate", e.lookup_rate, "Lookups per node per minute")
+      ->capture_default_str();
   cmd->add_option("--churn", e.churn,
                   "Fraction of the nodes replaced per minute (a crash or a graceful leave, then a "
                   "fresh join)")
@@ -177,16 +184,24 @@ void RegisterDhtCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--loss", e.loss, "Probability that a message is lost")->capture_default_str();
   cmd->add_option("--seed", e.seed, "Random seed: the same seed gives the same figures")
       ->capture_default_str();
-  cmd->add_option("--hosts", e.hosts, "Simulated hosts (one actor each); 0: min(nodes, 2000)")
+  cmd->add_option("--hosts", e.hosts, "Simulated hosts (one actor each); 0: min(nodes, 1000)")
       ->capture_default_str();
   cmd->add_option("--link-latency", args->link_latency,
                   "Latency of each host's link (host to host crosses two)")
       ->capture_default_str();
-  cmd->add_option("--bandwidth", args->bandwidth, "Bandwidth of each host's link")->capture_default_str();
-  cmd->add_option("--join-spread", args->join_spread, "The nodes join at random times over this long")
+  cmd->add_option("--bandwidth", args->bandwidth, "Bandwidth of each host's link")
+      ->capture_default_str();
+  cmd->add_option("--join-spread", args->join_spread,
+                  "The nodes join at random times over this long")
       ->capture_default_str();
   cmd->add_option("--settle", args->settle, "Then the DHT settles this long before lookups start")
       ->capture_default_str();
+  cmd->add_option("--timer-slack", e.timer_slack,
+                  "Seconds: timers of one host's nodes this close together share one wake-up")
+      ->capture_default_str();
+  cmd->add_flag("--shared-links", e.shared_links,
+                "Concurrent messages share a link's bandwidth (slower to simulate; DHT messages "
+                "are small enough that it barely changes their timing)");
   cmd->add_flag("--json", args->json, "Print the report as one JSON object on stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "No table and no progress bar");
   cmd->callback([args, exit_code] { *exit_code = RunDht(*args); });

@@ -34,7 +34,7 @@ using dht::Message;
 using dht::OpKind;
 using dht::OpResult;
 
-constexpr int kDefaultMaxHosts = 2000;
+constexpr int kDefaultMaxHosts = 1000;
 // Past this many actors the kernel's 65,530 memory mappings run out with
 // guard pages (two mappings per actor).
 constexpr int kMaxActorsWithGuardPages = 30000;
@@ -79,8 +79,8 @@ struct NodeSlot {
   int position = 0;  // index in its host's node list
   bool alive = false;
   bool joined = false;
-  bool replacement = false;      // joined the running DHT (churn), not in the join phase
-  std::int32_t live_index = -1;  // in World::live_joined_
+  bool replacement = false;            // joined the running DHT (churn), not in the join phase
+  std::int32_t live_index = -1;        // in World::live_joined_
   std::vector<std::uint64_t> lookups;  // the experiment's lookups in flight at this node
 };
 
@@ -102,7 +102,9 @@ struct HostSlot {
   std::priority_queue<HostEvent, std::vector<HostEvent>, std::greater<>> events;
   std::uint64_t seq = 0;
   std::mt19937_64 rng;
-  std::vector<sg4::CommPtr>* comms = nullptr;  // the host actor's receive, then its sends
+  // The host actor's receive, then its sends. As activities: Comm::wait_any_for
+  // would copy the vector, with a dynamic cast per element, at every wait.
+  std::vector<sg4::ActivityPtr>* comms = nullptr;
   // What the node being served asked for. Per host, not shared: an actor
   // yields to the others at every SimGrid call (each send), mid-way through.
   Effects fx;
@@ -178,7 +180,8 @@ absl::Status World::Populate(int host_count) {
   ids_rng_.seed(Mix(e_.seed));
   hosts_.resize(static_cast<std::size_t>(host_count));
   for (int h = 0; h < host_count; ++h) {
-    hosts_[static_cast<std::size_t>(h)].rng.seed(Mix(e_.seed ^ Mix(static_cast<std::uint64_t>(h) + 1)));
+    hosts_[static_cast<std::size_t>(h)].rng.seed(
+        Mix(e_.seed ^ Mix(static_cast<std::uint64_t>(h) + 1)));
   }
   nodes_.reserve(static_cast<std::size_t>(e_.nodes));
   std::uniform_real_distribution<double> join_time(0, e_.join_spread);
@@ -196,8 +199,10 @@ absl::Status World::Populate(int host_count) {
   // Lookups and churn: one Poisson stream per host for all its nodes.
   for (int h = 0; h < host_count; ++h) {
     const auto n = static_cast<double>(hosts_[static_cast<std::size_t>(h)].nodes.size());
-    if (e_.lookup_rate > 0) Push(h, t_measure_ + Exponential(h, e_.lookup_rate / 60 * n), EventKind::kLookup, -1, 0);
-    if (e_.churn > 0) Push(h, t_measure_ + Exponential(h, e_.churn / 60 * n), EventKind::kChurn, -1, 0);
+    if (e_.lookup_rate > 0)
+      Push(h, t_measure_ + Exponential(h, e_.lookup_rate / 60 * n), EventKind::kLookup, -1, 0);
+    if (e_.churn > 0)
+      Push(h, t_measure_ + Exponential(h, e_.churn / 60 * n), EventKind::kChurn, -1, 0);
   }
   return absl::OkStatus();
 }
@@ -225,7 +230,8 @@ Address World::NewNode(int host, int position, Seconds join_at, bool replacement
   slot.replacement = replacement;
   nodes_.push_back(std::move(slot));
   auto& list = hosts_[static_cast<std::size_t>(host)].nodes;
-  if (static_cast<std::size_t>(position) >= list.size()) list.resize(static_cast<std::size_t>(position) + 1, -1);
+  if (static_cast<std::size_t>(position) >= list.size())
+    list.resize(static_cast<std::size_t>(position) + 1, -1);
   list[static_cast<std::size_t>(position)] = address;
   if (first_node_ < 0) first_node_ = address;
   Push(host, join_at, EventKind::kJoin, address, 0);
@@ -248,7 +254,7 @@ void World::BuildPlatform() {
     link_name += "-link";
     sg4::Host* host = zone->create_host(name, 1e9);
     sg4::Link* link = zone->create_link(link_name, e_.bandwidth)->set_latency(e_.link_latency);
-    if (std::getenv("DHT_FATPIPE")) link->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE);
+    if (!e_.shared_links) link->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE);
     zone->add_route(host->get_netpoint(), nullptr, nullptr, nullptr,
                     {sg4::LinkInRoute(link, sg4::LinkInRoute::Direction::NONE)}, true);
     zone->add_route(host->get_netpoint(), host->get_netpoint(), nullptr, nullptr,
@@ -266,15 +272,15 @@ void World::RunHost(int h) {
   HostSlot& hs = hosts_[static_cast<std::size_t>(h)];
   hs.mailbox->set_receiver(sg4::Actor::self());
   Envelope* incoming = nullptr;
-  std::vector<sg4::CommPtr> comms;
-  comms.push_back(hs.mailbox->get_async<Envelope>(&incoming));
+  std::vector<sg4::ActivityPtr> comms;
+  comms.emplace_back(hs.mailbox->get_async<Envelope>(&incoming));
   hs.comms = &comms;
   for (;;) {
     const Seconds now = sg4::Engine::get_clock();
     FireDue(h, now);
     if (now >= t_stop_) break;
     const Seconds wake = std::min(NextWake(hs), t_stop_);
-    const ssize_t i = sg4::Comm::wait_any_for(comms, wake - now);
+    const ssize_t i = sg4::Activity::wait_any_for(comms, wake - now);
     if (i < 0) continue;  // time for the next event
     if (i == 0) {
       Envelope* env = incoming;
@@ -285,7 +291,7 @@ void World::RunHost(int h) {
       comms.pop_back();
     }
   }
-  for (const sg4::CommPtr& c : comms) c->cancel();
+  for (const sg4::ActivityPtr& c : comms) c->cancel();
   hs.comms = nullptr;
   hs.mailbox->set_receiver(nullptr);
 }
@@ -318,7 +324,8 @@ void World::Fire(int h, const HostEvent& ev, Seconds now) {
     case EventKind::kJoin: {
       NodeSlot& n = nodes_[static_cast<std::size_t>(ev.node)];
       if (!n.alive) return;
-      n.node->Join(now, ev.node == first_node_ ? Contact{} : Bootstrap(h), &hosts_[static_cast<std::size_t>(h)].fx);
+      n.node->Join(now, ev.node == first_node_ ? Contact{} : Bootstrap(h),
+                   &hosts_[static_cast<std::size_t>(h)].fx);
       return Apply(h, ev.node, now);
     }
     case EventKind::kLookup: {
@@ -379,7 +386,8 @@ void World::Deliver(int h, Envelope* env, Seconds now) {
 
 void World::Apply(int h, Address from, Seconds now) {
   Effects& fx = hosts_[static_cast<std::size_t>(h)].fx;
-  for (const dht::TimerRequest& t : fx.timers) Push(h, std::max(t.at, now), EventKind::kTimer, from, t.token);
+  for (const dht::TimerRequest& t : fx.timers)
+    Push(h, std::max(t.at, now), EventKind::kTimer, from, t.token);
   for (OpResult& r : fx.done) Done(h, from, r, now);
   // Sends last: each one lets the other actors run.
   for (Message& m : fx.send) Send(h, m, now);
@@ -402,8 +410,10 @@ void World::Send(int h, Message& m, Seconds now) {
   Envelope* env = pool_.Take();
   env->message = std::move(m);
   const std::size_t size = env->message.WireSize();
-  sg4::Mailbox* to = hosts_[static_cast<std::size_t>(nodes_[static_cast<std::size_t>(env->message.to)].host)].mailbox;
-  hs.comms->push_back(to->put_async(env, size));
+  sg4::Mailbox* to =
+      hosts_[static_cast<std::size_t>(nodes_[static_cast<std::size_t>(env->message.to)].host)]
+          .mailbox;
+  hs.comms->emplace_back(to->put_async(env, size));
 }
 
 void World::Done(int h, Address at, OpResult& r, Seconds now) {
@@ -429,7 +439,7 @@ void World::Done(int h, Address at, OpResult& r, Seconds now) {
   if (it == n.lookups.end()) return;  // not one of the experiment's
   n.lookups.erase(it);
   ++completed_;
-  if (r.ok && r.owner.valid() && !live_joined_.empty() && r.owner.id == TrueOwner(r.key)) {
+  if (r.ok && r.owner.valid() && !sorted_ids_.empty() && r.owner.id == TrueOwner(r.key)) {
     ++successful_;
     hops_.push_back(r.hops);
     latencies_.push_back(r.finished - r.started);
@@ -483,7 +493,8 @@ Contact World::Bootstrap(int h) {
 void World::StartMeasuring() {
   joined_at_start_ = static_cast<int>(live_joined_.size());
   sorted_ids_.clear();
-  for (Address a : live_joined_) sorted_ids_.push_back(nodes_[static_cast<std::size_t>(a)].node->self().id);
+  for (Address a : live_joined_)
+    sorted_ids_.push_back(nodes_[static_cast<std::size_t>(a)].node->self().id);
   std::sort(sorted_ids_.begin(), sorted_ids_.end());
   truth_ready_ = true;
 }
@@ -501,11 +512,11 @@ Key World::TrueOwner(Key key) const {
   std::size_t lo = 0, hi = v.size();
   for (int bit = 63; bit >= 0 && hi - lo > 1; --bit) {
     const Key mask = Key{1} << bit;
-    const auto mid = static_cast<std::size_t>(
-        std::partition_point(v.begin() + static_cast<std::ptrdiff_t>(lo),
-                             v.begin() + static_cast<std::ptrdiff_t>(hi),
-                             [mask](Key x) { return (x & mask) == 0; }) -
-        v.begin());
+    const auto mid =
+        static_cast<std::size_t>(std::partition_point(v.begin() + static_cast<std::ptrdiff_t>(lo),
+                                                      v.begin() + static_cast<std::ptrdiff_t>(hi),
+                                                      [mask](Key x) { return (x & mask) == 0; }) -
+                                 v.begin());
     if (key & mask) {
       if (mid < hi) lo = mid;
     } else if (mid > lo) {
@@ -541,7 +552,8 @@ DhtReport World::Report() const {
   r.lookups = issued_ - abandoned_;
   r.lookups_completed = completed_;
   r.successful_lookups = successful_;
-  r.success_rate = r.lookups > 0 ? static_cast<double>(successful_) / static_cast<double>(r.lookups) : 1;
+  r.success_rate =
+      r.lookups > 0 ? static_cast<double>(successful_) / static_cast<double>(r.lookups) : 1;
   const std::vector<double> hops(hops_.begin(), hops_.end());
   r.hops_mean = Mean(hops);
   r.hops_p99 = Percentile99(hops);
@@ -551,8 +563,8 @@ DhtReport World::Report() const {
   r.messages_lost = lost_;
   r.messages_to_dead = to_dead_;
   r.messages_per_node_s = e_.duration > 0 ? static_cast<double>(measured_messages_) /
-                                                 (static_cast<double>(e_.nodes) * e_.duration)
-                                           : 0;
+                                                (static_cast<double>(e_.nodes) * e_.duration)
+                                          : 0;
   r.joins = joins_;
   r.leaves = leaves_;
   r.crashes = crashes_;
@@ -580,17 +592,23 @@ absl::Status ValidateDhtExperiment(const DhtExperiment& e) {
   }
   if (e.nodes < 1 || e.nodes > 10'000'000) return bad("nodes must be between 1 and 10,000,000");
   if (!(e.duration > 0) || !std::isfinite(e.duration)) return bad("duration must be positive");
-  if (!(e.lookup_rate >= 0) || !std::isfinite(e.lookup_rate)) return bad("lookup rate must be 0 or more");
-  if (!(e.churn >= 0 && e.churn <= 1)) return bad("churn must be between 0 and 1 (a fraction of the nodes per minute)");
-  if (!(e.leave_fraction >= 0 && e.leave_fraction <= 1)) return bad("leave fraction must be between 0 and 1");
+  if (!(e.lookup_rate >= 0) || !std::isfinite(e.lookup_rate))
+    return bad("lookup rate must be 0 or more");
+  if (!(e.churn >= 0 && e.churn <= 1))
+    return bad("churn must be between 0 and 1 (a fraction of the nodes per minute)");
+  if (!(e.leave_fraction >= 0 && e.leave_fraction <= 1))
+    return bad("leave fraction must be between 0 and 1");
   if (!(e.loss >= 0 && e.loss < 1)) return bad("loss must be at least 0 and below 1");
-  if (!(e.link_latency >= 0) || !std::isfinite(e.link_latency)) return bad("link latency must be 0 or more");
+  if (!(e.link_latency >= 0) || !std::isfinite(e.link_latency))
+    return bad("link latency must be 0 or more");
   if (!(e.bandwidth > 0) || !std::isfinite(e.bandwidth)) return bad("bandwidth must be positive");
-  if (!(e.join_spread >= 0) || !std::isfinite(e.join_spread)) return bad("join spread must be 0 or more");
+  if (!(e.join_spread >= 0) || !std::isfinite(e.join_spread))
+    return bad("join spread must be 0 or more");
   if (!(e.settle >= 0) || !std::isfinite(e.settle)) return bad("settle time must be 0 or more");
   if (!(e.drain >= 0) || !std::isfinite(e.drain)) return bad("drain time must be 0 or more");
   if (e.hosts < 0) return bad("hosts must be 0 (automatic) or more");
-  if (!(e.timer_slack >= 0) || !std::isfinite(e.timer_slack)) return bad("timer slack must be 0 or more");
+  if (!(e.timer_slack >= 0) || !std::isfinite(e.timer_slack))
+    return bad("timer slack must be 0 or more");
   return absl::OkStatus();
 }
 

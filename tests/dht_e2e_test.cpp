@@ -49,7 +49,9 @@ void ExpectEveryLookupFindsTheTrueOwner(const std::string& protocol) {
   EXPECT_EQ(r["crashes"], 0);
 }
 
-TEST(DhtE2E, ChordWithoutChurnFindsTheTrueOwnerEveryTime) { ExpectEveryLookupFindsTheTrueOwner("chord"); }
+TEST(DhtE2E, ChordWithoutChurnFindsTheTrueOwnerEveryTime) {
+  ExpectEveryLookupFindsTheTrueOwner("chord");
+}
 
 TEST(DhtE2E, KademliaWithoutChurnFindsTheTrueOwnerEveryTime) {
   ExpectEveryLookupFindsTheTrueOwner("kademlia");
@@ -90,20 +92,41 @@ TEST(DhtE2E, LossIsCountedAndLookupsRouteAroundIt) {
 
 TEST(DhtE2E, JsonReportHasTheDocumentedKeys) {
   const nlohmann::json r = Dht({"--protocol", "chord", "--nodes", "20", "--duration", "30"});
-  for (const char* key :
-       {"protocol", "nodes", "hosts", "seed", "duration_s", "join_phase_s", "joined_at_start", "lookups",
-        "lookups_completed", "successful_lookups", "success_rate", "hops_mean", "hops_p99",
-        "latency_mean_s", "latency_p99_s", "messages", "messages_lost", "messages_to_dead",
-        "messages_per_node_s", "joins", "leaves", "crashes", "join_failures", "simulated_s",
-        "wall_seconds", "peak_rss_mib"}) {
+  for (const char* key : {"protocol",
+                          "nodes",
+                          "hosts",
+                          "seed",
+                          "duration_s",
+                          "join_phase_s",
+                          "joined_at_start",
+                          "lookups",
+                          "lookups_completed",
+                          "successful_lookups",
+                          "success_rate",
+                          "hops_mean",
+                          "hops_p99",
+                          "latency_mean_s",
+                          "latency_p99_s",
+                          "messages",
+                          "messages_lost",
+                          "messages_to_dead",
+                          "messages_per_node_s",
+                          "joins",
+                          "leaves",
+                          "crashes",
+                          "join_failures",
+                          "simulated_s",
+                          "wall_seconds",
+                          "peak_rss_mib"}) {
     EXPECT_TRUE(r.contains(key)) << key;
   }
   EXPECT_EQ(r["duration_s"], 30);
 }
 
 TEST(DhtE2E, TheSameSeedGivesTheSameFigures) {
-  const std::vector<std::string> args = {"--protocol", "kademlia", "--nodes", "150", "--duration",
-                                         "90", "--churn", "0.05", "--loss", "0.01", "--seed", "7"};
+  const std::vector<std::string> args = {"--protocol", "kademlia", "--nodes", "150",
+                                         "--duration", "90",       "--churn", "0.05",
+                                         "--loss",     "0.01",     "--seed",  "7"};
   const nlohmann::json a = Dht(args);
   const nlohmann::json b = Dht(args);
   ASSERT_FALSE(a.empty());
@@ -116,7 +139,8 @@ TEST(DhtE2E, TheSameSeedGivesTheSameFigures) {
 }
 
 TEST(DhtE2E, TheTableNamesTheFigures) {
-  CommandResult r = RunMeshtwin({"dht", "--protocol", "chord", "--nodes", "20", "--duration", "30"});
+  CommandResult r =
+      RunMeshtwin({"dht", "--protocol", "chord", "--nodes", "20", "--duration", "30"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* text : {"lookups", "successful lookups", "hops", "latency", "messages"}) {
     EXPECT_THAT(r.out, HasSubstr(text));
