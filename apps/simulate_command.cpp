@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-
+#include "absl/strings/numbers.h"
 #include "apps/cli_util.h"
 #include "apps/progress_bar.h"
 #include "apps/summary_report.h"
@@ -25,7 +25,18 @@ struct SimulateArgs {
   std::vector<std::string> overrides;
   bool json = false;
   bool quiet = false;
+  std::string node_snapshots = "auto";
 };
+
+// --node-snapshots: "auto", "off" or a number of ticks >= 1.
+absl::StatusOr<int> ParseSnapshotEvery(const std::string& text) {
+  if (text == "auto") return SimulationOptions::kAutoSnapshots;
+  if (text == "off") return 0;
+  int every = 0;
+  if (absl::SimpleAtoi(text, &every) && every >= 1) return every;
+  return absl::InvalidArgumentError(
+      "--node-snapshots: expected auto, off or a number of ticks >= 1, got '" + text + "'");
+}
 
 int RunSimulate(const SimulateArgs& args) {
   const auto wall_start = std::chrono::steady_clock::now();
@@ -37,6 +48,9 @@ int RunSimulate(const SimulateArgs& args) {
                                  : LoadScenarioByName(args.scenario_path, overrides);
   if (!scenario.ok()) return ReportError(scenario.status());
 
+  absl::StatusOr<int> snapshot_every = ParseSnapshotEvery(args.node_snapshots);
+  if (!snapshot_every.ok()) return ReportError(snapshot_every.status());
+
   // Refuse an unusable output path before spending the run.
   if (absl::Status st = CheckOutputPath("--out", args.out); !st.ok()) return ReportError(st);
 
@@ -44,6 +58,7 @@ int RunSimulate(const SimulateArgs& args) {
   ProgressBar progress("simulating", !args.quiet);
   SimulationOptions options;
   options.on_progress = [&progress](double f) { progress.Update(f); };
+  options.node_snapshot_every = *snapshot_every;
   absl::StatusOr<ResultsData> results = RunSimulation(*scenario, trace, options);
   progress.Finish();
   if (!results.ok()) return ReportError(results.status());
@@ -82,6 +97,11 @@ void RegisterSimulateCommand(CLI::App& app, int* exit_code) {
                   "--set node_types.medium.max=80 (repeatable)")
       ->take_all()
       ->allow_extra_args(false);
+  cmd->add_option("--node-snapshots", args->node_snapshots,
+                  "Record every node's state, role and load for viewers every N ticks: a "
+                  "number, off, or auto (at most 2 million node rows for the largest fleet "
+                  "the scenario allows)")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the summary as one JSON object on stdout");
   cmd->add_flag("-q,--quiet", args->quiet, "No table and no progress bar");
   cmd->callback([args, exit_code] { *exit_code = RunSimulate(*args); });

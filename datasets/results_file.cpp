@@ -26,7 +26,10 @@ using hdf5::Handle;
 constexpr char kFormatName[] = "meshtwin-results";
 // 2: classes, roles and migration (a version-1 file lacks their series, and its
 // decisions hold only scale_out and scale_in).
-constexpr std::int32_t kFormatVersion = 2;
+// 3: /nodes, the per-node snapshots. A version-2 file is still read (it has
+// no /nodes).
+constexpr std::int32_t kFormatVersion = 3;
+constexpr std::int32_t kOldestReadableVersion = 2;
 
 // ---------------------------------------------------------------------------
 // Writing.
@@ -96,9 +99,12 @@ enum class Columns { kNodeTypes, kClasses, kRoles };
 
 const char* ColumnsName(Columns c) {
   switch (c) {
-    case Columns::kNodeTypes: return "node_types";
-    case Columns::kClasses: return "classes";
-    case Columns::kRoles: return "roles";
+    case Columns::kNodeTypes:
+      return "node_types";
+    case Columns::kClasses:
+      return "classes";
+    case Columns::kRoles:
+      return "roles";
   }
   return "";
 }
@@ -112,9 +118,12 @@ std::vector<std::string> ClassNames() {
 
 std::vector<std::string> ColumnLabels(Columns c, const ResultsData& data) {
   switch (c) {
-    case Columns::kNodeTypes: return data.node_types;
-    case Columns::kClasses: return ClassNames();
-    case Columns::kRoles: return data.roles;
+    case Columns::kNodeTypes:
+      return data.node_types;
+    case Columns::kClasses:
+      return ClassNames();
+    case Columns::kRoles:
+      return data.roles;
   }
   return data.node_types;
 }
@@ -215,6 +224,22 @@ absl::Status CheckShapes(const std::string& path, const ResultsData& data) {
   for (const TickMatrix<double>& m : kF64Matrices) {
     MESHTWIN_RETURN_IF_ERROR(check_matrix(m.name, (t.*m.member).size(), m.columns));
   }
+  const NodeSnapshots& ns = data.nodes;
+  if (ns.every > 0) {
+    const std::size_t rows = ns.id.size();
+    const bool ok = ns.offset.size() == ns.size() + 1 && ns.offset.front() == 0 &&
+                    static_cast<std::size_t>(ns.offset.back()) == rows && ns.type.size() == rows &&
+                    ns.role.size() == rows && ns.state.size() == rows &&
+                    ns.utilization.size() == rows && ns.queued.size() == rows &&
+                    (ns.links.empty() ||
+                     (ns.link_offset.size() == ns.size() + 1 && ns.link_offset.front() == 0 &&
+                      static_cast<std::size_t>(ns.link_offset.back()) == ns.link_from.size() &&
+                      ns.link_to.size() == ns.link_from.size()));
+    if (!ok) {
+      return absl::InternalError(absl::StrCat(path, ": /nodes: the snapshot arrays disagree (",
+                                              ns.size(), " snapshots, ", rows, " node rows)"));
+    }
+  }
   const ForecastSeries& f = data.forecasts;
   for (const ForecastMatrix& m : kForecastMatrices) {
     if ((f.*m.member).size() != f.size() * f.horizons.size()) {
@@ -250,6 +275,53 @@ absl::Status WritePerClass(const hdf5::Writer& w, hid_t obj, absl::string_view o
   if (!space.valid()) return w.Fail(obj_path, "cannot make a dataspace of one value per class");
   return w.WriteAttribute(obj, obj_path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, space.get(),
                           values.data());
+}
+
+absl::Status WriteNodes(const hdf5::Writer& w, hid_t file, const NodeSnapshots& n) {
+  MESHTWIN_ASSIGN_OR_RETURN(Handle g, w.CreateGroup(file, "/", "nodes"));
+  const hid_t gid = g.get();
+  const char* p = "/nodes";
+  MESHTWIN_RETURN_IF_ERROR(
+      w.WriteNumberAttribute(gid, p, "every", H5T_STD_I32LE, H5T_NATIVE_INT32, n.every));
+  MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(gid, p, "links", n.links));
+  std::vector<std::string> states;
+  for (int i = 0; i < kNumNodeStates; ++i) states.push_back(ToString(static_cast<NodeState>(i)));
+  MESHTWIN_RETURN_IF_ERROR(w.WriteStringListAttribute(gid, p, "states", states));
+  const hsize_t rows = n.id.size();
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "time", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                          {n.time.size()}, n.time.data(), "s",
+                                          "start of the tick each snapshot closes"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(
+      w, gid, p, "offset", H5T_STD_I64LE, H5T_NATIVE_INT64, {n.offset.size()}, n.offset.data(),
+      "rows", "snapshot s holds the node rows [offset[s], offset[s+1])"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "id", H5T_STD_I32LE, H5T_NATIVE_INT32, {rows},
+                                          n.id.data(), "1", "node id, stable for the node's life"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "type", H5T_STD_I16LE, H5T_NATIVE_INT16,
+                                          {rows}, n.type.data(), "1",
+                                          "node type: index into the root attribute node_types"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(
+      w, gid, p, "role", H5T_STD_I16LE, H5T_NATIVE_INT16, {rows}, n.role.data(), "1",
+      "role served (while switching: the next role): index into the root attribute roles"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "state", H5T_STD_U8LE, H5T_NATIVE_UINT8,
+                                          {rows}, n.state.data(), "1",
+                                          "node state: index into the attribute /nodes/states"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "utilization", H5T_IEEE_F32LE,
+                                          H5T_NATIVE_FLOAT, {rows}, n.utilization.data(), "1",
+                                          "CPU utilisation over the tick, fraction 0..1"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "queued", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                                          {rows}, n.queued.data(), "requests",
+                                          "requests waiting on the node at the end of the tick"));
+  if (n.links.empty()) return absl::OkStatus();
+  const hsize_t links = n.link_from.size();
+  MESHTWIN_RETURN_IF_ERROR(
+      WriteDescribed(w, gid, p, "link_offset", H5T_STD_I64LE, H5T_NATIVE_INT64,
+                     {n.link_offset.size()}, n.link_offset.data(), "rows",
+                     "snapshot s holds the link rows [link_offset[s], link_offset[s+1])"));
+  MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "link_from", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                                          {links}, n.link_from.data(), "1",
+                                          "overlay link: the node id holding the routing entry"));
+  return WriteDescribed(w, gid, p, "link_to", H5T_STD_I32LE, H5T_NATIVE_INT32, {links},
+                        n.link_to.data(), "1", "overlay link: the node id it points to");
 }
 
 absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData& data) {
@@ -353,6 +425,9 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
         file, "retrains", cols, data.retrains.size(), kRetrainsUnits,
         "one row per retrain of the forecaster after drift (MAE on held-out recent data)"));
   }
+
+  // /nodes: only when snapshots were recorded.
+  if (data.nodes.every > 0) MESHTWIN_RETURN_IF_ERROR(WriteNodes(w, file, data.nodes));
 
   // /summary: one attribute per RunSummary field.
   {
@@ -504,8 +579,8 @@ absl::Status ReadForecasts(const hdf5::Reader& r, hid_t file, ResultsData& out) 
   std::vector<hsize_t> dims;
   MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/forecasts", "horizons", 1, H5T_FLOAT,
                                      H5T_NATIVE_DOUBLE, &f.horizons, &dims));
-  MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/forecasts", "time", 1, H5T_FLOAT,
-                                     H5T_NATIVE_DOUBLE, &f.time, &dims));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, g.get(), "/forecasts", "time", 1, H5T_FLOAT, H5T_NATIVE_DOUBLE, &f.time, &dims));
   for (const ForecastMatrix& m : kForecastMatrices) {
     MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/forecasts", m.name, 2, H5T_FLOAT,
                                        H5T_NATIVE_DOUBLE, &(f.*m.member), &dims));
@@ -530,6 +605,95 @@ absl::Status ReadForecasts(const hdf5::Reader& r, hid_t file, ResultsData& out) 
   return absl::OkStatus();
 }
 
+// Snapshot offsets must start at 0, never decrease and end at the row count.
+absl::Status CheckOffsets(const hdf5::Reader& r, const char* object,
+                          const std::vector<std::int64_t>& offset, std::size_t snapshots,
+                          std::size_t rows) {
+  if (offset.size() != snapshots + 1) {
+    return r.Bad(object, absl::StrCat("has ", offset.size(), " values, expected ", snapshots + 1,
+                                      " (one per snapshot, plus one)"));
+  }
+  for (std::size_t i = 0; i < offset.size(); ++i) {
+    const std::int64_t lo = i == 0 ? 0 : offset[i - 1];
+    const std::int64_t hi = i + 1 == offset.size() ? static_cast<std::int64_t>(rows) : offset[i];
+    if (offset[i] < lo || offset[i] > static_cast<std::int64_t>(rows) ||
+        (i + 1 == offset.size() && offset[i] != hi) || (i == 0 && offset[i] != 0)) {
+      return r.Bad(object,
+                   absl::StrCat("value ", i, " (", offset[i],
+                                ") breaks the rule 0 = offset[0] <= ... <= offset[last] = ", rows));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadNodes(const hdf5::Reader& r, hid_t file, ResultsData& out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Handle g, r.OpenGroup(file, "/", "nodes"));
+  NodeSnapshots& n = out.nodes;
+  const hid_t gid = g.get();
+  const char* p = "/nodes";
+  MESHTWIN_RETURN_IF_ERROR(r.ReadNumber(gid, p, "every", H5T_INTEGER, H5T_NATIVE_INT32, &n.every));
+  if (n.every < 1)
+    return r.Bad(p, absl::StrCat("attribute 'every' is ", n.every, ", expected >= 1"));
+  MESHTWIN_RETURN_IF_ERROR(r.ReadString(gid, p, "links", &n.links));
+  std::vector<hsize_t> dims;
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "time", 1, H5T_FLOAT, H5T_NATIVE_DOUBLE, &n.time, &dims));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "offset", 1, H5T_INTEGER, H5T_NATIVE_INT64, &n.offset, &dims));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "id", 1, H5T_INTEGER, H5T_NATIVE_INT32, &n.id, &dims));
+  const std::size_t rows = n.id.size();
+  MESHTWIN_RETURN_IF_ERROR(CheckOffsets(r, "/nodes/offset", n.offset, n.size(), rows));
+  auto same_rows = [&](const char* name, std::size_t got) -> absl::Status {
+    if (got == rows) return absl::OkStatus();
+    return r.Bad(hdf5::Join(p, name),
+                 absl::StrCat("has ", got, " values but /nodes/id has ", rows));
+  };
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "type", 1, H5T_INTEGER, H5T_NATIVE_INT16, &n.type, &dims));
+  MESHTWIN_RETURN_IF_ERROR(same_rows("type", n.type.size()));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "role", 1, H5T_INTEGER, H5T_NATIVE_INT16, &n.role, &dims));
+  MESHTWIN_RETURN_IF_ERROR(same_rows("role", n.role.size()));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "state", 1, H5T_INTEGER, H5T_NATIVE_UINT8, &n.state, &dims));
+  MESHTWIN_RETURN_IF_ERROR(same_rows("state", n.state.size()));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "utilization", 1, H5T_FLOAT, H5T_NATIVE_FLOAT, &n.utilization, &dims));
+  MESHTWIN_RETURN_IF_ERROR(same_rows("utilization", n.utilization.size()));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "queued", 1, H5T_FLOAT, H5T_NATIVE_FLOAT, &n.queued, &dims));
+  MESHTWIN_RETURN_IF_ERROR(same_rows("queued", n.queued.size()));
+  // Indexes a viewer will follow must be in range.
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (n.type[i] < 0 || static_cast<std::size_t>(n.type[i]) >= out.node_types.size()) {
+      return r.Bad("/nodes/type",
+                   absl::StrCat("value ", i, " (", n.type[i], ") is not an index into node_types"));
+    }
+    if (n.role[i] < 0 || static_cast<std::size_t>(n.role[i]) >= out.roles.size()) {
+      return r.Bad("/nodes/role",
+                   absl::StrCat("value ", i, " (", n.role[i], ") is not an index into roles"));
+    }
+    if (n.state[i] >= kNumNodeStates) {
+      return r.Bad("/nodes/state",
+                   absl::StrCat("value ", i, " (", int{n.state[i]}, ") is not a node state"));
+    }
+  }
+  if (n.links.empty()) return absl::OkStatus();
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "link_offset", 1, H5T_INTEGER, H5T_NATIVE_INT64, &n.link_offset, &dims));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "link_from", 1, H5T_INTEGER, H5T_NATIVE_INT32, &n.link_from, &dims));
+  MESHTWIN_RETURN_IF_ERROR(
+      ReadArray(r, gid, p, "link_to", 1, H5T_INTEGER, H5T_NATIVE_INT32, &n.link_to, &dims));
+  if (n.link_to.size() != n.link_from.size()) {
+    return r.Bad("/nodes/link_to",
+                 absl::StrCat("has ", n.link_to.size(), " values but /nodes/link_from has ",
+                              n.link_from.size()));
+  }
+  return CheckOffsets(r, "/nodes/link_offset", n.link_offset, n.size(), n.link_from.size());
+}
+
 absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   // Format and version first: for another schema, that is the whole story.
   std::string format;
@@ -540,11 +704,10 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   std::int32_t version = 0;
   MESHTWIN_RETURN_IF_ERROR(
       r.ReadNumber(file, "/", "format_version", H5T_INTEGER, H5T_NATIVE_INT32, &version));
-  if (version != kFormatVersion) {
+  if (version < kOldestReadableVersion || version > kFormatVersion) {
     return r.Bad("/", absl::StrCat("format_version ", version,
-                                   " is not supported (this reader "
-                                   "knows version ",
-                                   kFormatVersion, ")"));
+                                   " is not supported (this reader knows versions ",
+                                   kOldestReadableVersion, " to ", kFormatVersion, ")"));
   }
   MESHTWIN_RETURN_IF_ERROR(r.ReadString(file, "/", "scenario_name", &out.scenario_name));
   MESHTWIN_RETURN_IF_ERROR(r.ReadString(file, "/", "scenario", &out.scenario_text));
@@ -581,6 +744,9 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   MESHTWIN_ASSIGN_OR_RETURN(out.events, r.ReadEvents(file));
   if (H5Lexists(file, "forecasts", H5P_DEFAULT) > 0) {
     MESHTWIN_RETURN_IF_ERROR(ReadForecasts(r, file, out));
+  }
+  if (version >= 3 && H5Lexists(file, "nodes", H5P_DEFAULT) > 0) {
+    MESHTWIN_RETURN_IF_ERROR(ReadNodes(r, file, out));
   }
 
   MESHTWIN_ASSIGN_OR_RETURN(Handle g, r.OpenGroup(file, "/", "summary"));

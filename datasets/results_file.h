@@ -78,6 +78,29 @@ struct RetrainRow {
   std::string reason;
 };
 
+// The fleet node by node at sampled ticks, for viewers (the GUI's topology
+// panel). Snapshot s is taken at the end of the tick starting at time[s] and
+// holds the nodes [offset[s], offset[s+1]) of the flat per-node arrays (every
+// node not stopped, by ascending id) and the overlay links
+// [link_offset[s], link_offset[s+1]) of the link arrays.
+struct NodeSnapshots {
+  std::int32_t every = 0;             // ticks between snapshots; 0: none recorded
+  std::vector<double> time;           // tick start, s
+  std::vector<std::int64_t> offset;   // size() + 1 entries (empty when no snapshots)
+  std::vector<std::int32_t> id;       // node id, stable for the node's life
+  std::vector<std::int16_t> type;     // index into ResultsData::node_types
+  std::vector<std::int16_t> role;     // index into ResultsData::roles (switching: the next role)
+  std::vector<std::uint8_t> state;    // NodeState
+  std::vector<float> utilization;     // over the tick, 0..1
+  std::vector<float> queued;          // requests waiting on the node at the end of the tick
+  // Links of the discovery overlay between nodes (node ids; none without a DHT).
+  std::string links;                  // "" (none), "chord" or "kademlia"
+  std::vector<std::int64_t> link_offset;  // size() + 1 entries when links is set
+  std::vector<std::int32_t> link_from, link_to;
+
+  std::size_t size() const { return time.size(); }
+};
+
 struct ResultsData {
   std::string scenario_name;
   std::string scenario_text;   // the scenario YAML as loaded
@@ -93,6 +116,7 @@ struct ResultsData {
   std::vector<Event> events;
   ForecastSeries forecasts;
   std::vector<RetrainRow> retrains;
+  NodeSnapshots nodes;
   RunSummary summary;
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -535,7 +536,152 @@ TEST_F(ResultsFileTest, ReadingAnotherVersionFails) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(Msg(r.status()),
               HasSubstr(path + ": /: format_version 1 is not supported (this reader knows "
-                               "version 2)"));
+                               "versions 2 to 3)"));
+}
+
+TEST_F(ResultsFileTest, AVersion2FileWithoutNodeSnapshotsIsStillRead) {
+  const std::string path = Path("run.h5");
+  ResultsData data = Filled(8);
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  EditFile(path, [](hid_t file) {
+    const hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
+    const std::int32_t two = 2;
+    H5Awrite(attr, H5T_NATIVE_INT32, &two);
+    H5Aclose(attr);
+  });
+  const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->nodes.every, 0);
+  EXPECT_EQ(r->ticks.size(), 8u);
+}
+
+// Three snapshots of a small fleet: 2, 3 and 0 nodes, with overlay links.
+NodeSnapshots SampleNodes() {
+  NodeSnapshots n;
+  n.every = 4;
+  n.time = {0, 60, 120};
+  n.offset = {0, 2, 5, 5};
+  n.id = {0, 1, 0, 1, 7};
+  n.type = {0, 2, 0, 2, 1};
+  n.role = {0, 1, 0, 0, 1};
+  n.state = {1, 0, 1, 4, 5};
+  n.utilization = {0.25f, 0, 0.5f, 0, 0};
+  n.queued = {3, 0, 12.5f, 0, 0};
+  n.links = "chord";
+  n.link_offset = {0, 2, 4, 4};
+  n.link_from = {0, 1, 0, 7};
+  n.link_to = {1, 0, 7, 0};
+  return n;
+}
+
+TEST_F(ResultsFileTest, RoundTripOfNodeSnapshots) {
+  ResultsData data = Filled(12);
+  data.nodes = SampleNodes();
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  const NodeSnapshots& a = data.nodes;
+  const NodeSnapshots& b = back->nodes;
+  EXPECT_EQ(b.every, 4);
+  EXPECT_EQ(b.time, a.time);
+  EXPECT_EQ(b.offset, a.offset);
+  EXPECT_EQ(b.id, a.id);
+  EXPECT_EQ(b.type, a.type);
+  EXPECT_EQ(b.role, a.role);
+  EXPECT_EQ(b.state, a.state);
+  EXPECT_EQ(b.utilization, a.utilization);
+  EXPECT_EQ(b.queued, a.queued);
+  EXPECT_EQ(b.links, "chord");
+  EXPECT_EQ(b.link_offset, a.link_offset);
+  EXPECT_EQ(b.link_from, a.link_from);
+  EXPECT_EQ(b.link_to, a.link_to);
+  // The state names travel with the file, so a reader needs no enum.
+  EditFile(path, [](hid_t file) {
+    const hid_t g = H5Gopen2(file, "/nodes", H5P_DEFAULT);
+    EXPECT_EQ(ReadStringListAttribute(g, "states"),
+              (std::vector<std::string>{"booting", "ready", "draining", "stopped", "switching",
+                                        "failed"}));
+    H5Gclose(g);
+  });
+}
+
+TEST_F(ResultsFileTest, RoundTripOfNodeSnapshotsWithoutLinks) {
+  ResultsData data = Filled(12);
+  data.nodes = SampleNodes();
+  data.nodes.links.clear();
+  data.nodes.link_offset.clear();
+  data.nodes.link_from.clear();
+  data.nodes.link_to.clear();
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  const absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->nodes.id, data.nodes.id);
+  EXPECT_TRUE(back->nodes.links.empty());
+  EXPECT_TRUE(back->nodes.link_from.empty());
+}
+
+TEST_F(ResultsFileTest, WritingInconsistentNodeSnapshotsIsAnInternalError) {
+  ResultsData data = Filled(12);
+  data.nodes = SampleNodes();
+  data.nodes.role.pop_back();
+  const absl::Status st = WriteResultsFile(Path("run.h5"), data);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Msg(st), HasSubstr("/nodes: the snapshot arrays disagree"));
+  EXPECT_TRUE(Listing().empty());
+}
+
+// Overwrites an existing integer dataset's values (same shape).
+template <typename T>
+void OverwriteInts(hid_t file, const char* name, hid_t mem_type, std::vector<T> values) {
+  const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  H5Dclose(ds);
+}
+
+TEST_F(ResultsFileTest, ReadingBadNodeSnapshotsNamesTheDataset) {
+  struct Case {
+    std::function<void(hid_t)> edit;
+    const char* expect;
+  };
+  const std::vector<Case> cases = {
+      {[](hid_t f) {
+         OverwriteInts<std::int64_t>(f, "/nodes/offset", H5T_NATIVE_INT64, {0, 3, 2, 5});
+       },
+       "/nodes/offset: value 2 (2) breaks the rule"},
+      {[](hid_t f) {
+         OverwriteInts<std::int64_t>(f, "/nodes/offset", H5T_NATIVE_INT64, {0, 2, 5, 4});
+       },
+       "/nodes/offset: value 3 (4) breaks the rule"},
+      {[](hid_t f) {
+         OverwriteInts<std::int16_t>(f, "/nodes/role", H5T_NATIVE_INT16, {0, 1, 0, 2, 1});
+       },
+       "/nodes/role: value 3 (2) is not an index into roles"},
+      {[](hid_t f) {
+         OverwriteInts<std::int16_t>(f, "/nodes/type", H5T_NATIVE_INT16, {0, -1, 0, 2, 1});
+       },
+       "/nodes/type: value 1 (-1) is not an index into node_types"},
+      {[](hid_t f) {
+         OverwriteInts<std::uint8_t>(f, "/nodes/state", H5T_NATIVE_UINT8, {1, 0, 1, 9, 5});
+       },
+       "/nodes/state: value 3 (9) is not a node state"},
+      {[](hid_t f) { H5Ldelete(f, "/nodes/queued", H5P_DEFAULT); }, "/nodes/queued"},
+      {[](hid_t f) {
+         OverwriteInts<std::int64_t>(f, "/nodes/link_offset", H5T_NATIVE_INT64, {0, 2, 4, 3});
+       },
+       "/nodes/link_offset: value 3 (3) breaks the rule"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = Path("run.h5");
+    ResultsData data = Filled(12);
+    data.nodes = SampleNodes();
+    ASSERT_TRUE(WriteResultsFile(path, data).ok());
+    EditFile(path, c.edit);
+    const absl::StatusOr<ResultsData> r = ReadResultsFile(path);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.expect;
+    EXPECT_THAT(Msg(r.status()), HasSubstr(path + ": " + c.expect));
+  }
 }
 
 TEST_F(ResultsFileTest, ReadingAFileWithAMissingObjectNamesIt) {
@@ -603,11 +749,14 @@ TEST_F(ResultsFileTest, ReadingMatricesOfTheWrongShapeFails) {
     const char* expect;
   };
   for (const Case& c : {
-           Case{"/ticks/served_by_class", {10, 2},
+           Case{"/ticks/served_by_class",
+                {10, 2},
                 "/ticks/served_by_class: has shape [10 x 2], expected [10 x 3] (ticks x classes)"},
-           Case{"/ticks/throttled_by_class", {9, 3},
+           Case{"/ticks/throttled_by_class",
+                {9, 3},
                 "/ticks/throttled_by_class: has shape [9 x 3], expected [10 x 3]"},
-           Case{"/ticks/utilization_by_role", {10, 3},
+           Case{"/ticks/utilization_by_role",
+                {10, 3},
                 "/ticks/utilization_by_role: has shape [10 x 3], expected [10 x 2] (ticks x "
                 "roles)"},
            Case{"/ticks/demand_by_role", {20}, "/ticks/demand_by_role: is not a 2-D dataset"},

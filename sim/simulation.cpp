@@ -6,17 +6,16 @@
 #include "sim/simulation.h"
 
 #include <algorithm>
-#include <deque>
 #include <cmath>
 #include <cstdio>
-#include <memory>
+#include <deque>
 #include <limits>
+#include <memory>
 #include <optional>
-#include <string>
-#include <vector>
-
 #include <simgrid/Exception.hpp>
 #include <simgrid/s4u.hpp>
+#include <string>
+#include <vector>
 
 #include "models/forecast_pipeline.h"
 #include "twin/control_loop.h"
@@ -55,7 +54,7 @@ struct SimState {
   const Trace& trace;
   std::vector<Trace> role_traces;  // each role's demand (one: the total, without roles)
   MeshModel mesh;
-  bool node_view = false;          // the policy reads per-node metrics
+  bool node_view = false;             // the policy reads per-node metrics
   std::vector<Migration> migrations;  // in flight
   int migrations_done = 0;
   double requests_migrated = 0;
@@ -63,9 +62,10 @@ struct SimState {
   std::vector<std::vector<sg4::Host*>> free_hosts;  // per node type, used as a stack
   std::deque<NodeSlot> slots;  // by node id; a deque, so node actors may keep references
   sg4::SemaphorePtr tick_done;
-  int pending = 0;        // node actors still executing this tick
+  int pending = 0;  // node actors still executing this tick
   Seconds tick_end = 0;
   ResultsData results;
+  int snapshot_every = 0;  // ticks between node snapshots (0: none)
   absl::Status error;
   std::unique_ptr<ForecastPipeline> forecasts;  // null without a forecaster
 };
@@ -217,9 +217,7 @@ class SimActuator : public Actuator {
     d.time = obs.now;
     d.policy = policy_;
     const bool sized = a.kind == ActionKind::kScaleOut || a.kind == ActionKind::kScaleIn;
-    const int type = sized ? a.node_type
-                     : a.node >= 0 ? state_->mesh.node(a.node).type
-                                   : -1;
+    const int type = sized ? a.node_type : a.node >= 0 ? state_->mesh.node(a.node).type : -1;
     d.node_type = type >= 0 ? state_->scenario.node_types[static_cast<std::size_t>(type)].name : "";
     d.action = ToString(a.kind);
     d.count = sized ? a.count : a.kind == ActionKind::kSetAdmission ? 0 : 1;
@@ -287,11 +285,28 @@ void Record(const TickRecord& r, TickSeries& s) {
   }
 }
 
+// Appends the fleet as it stands at the end of the tick [now, now + dt).
+void SnapshotNodes(SimState& st, Seconds now, Seconds dt) {
+  NodeSnapshots& ns = st.results.nodes;
+  if (ns.offset.empty()) ns.offset.push_back(0);
+  const Observation obs = st.mesh.Observe(now + dt, dt, /*with_nodes=*/true);
+  ns.time.push_back(now);
+  for (const NodeObservation& n : obs.nodes) {
+    ns.id.push_back(n.id);
+    ns.type.push_back(static_cast<std::int16_t>(n.type));
+    ns.role.push_back(static_cast<std::int16_t>(n.role));
+    ns.state.push_back(static_cast<std::uint8_t>(n.state));
+    ns.utilization.push_back(static_cast<float>(std::clamp(n.utilization, 0.0, 1.0)));
+    ns.queued.push_back(static_cast<float>(n.queued[0] + n.queued[1] + n.queued[2]));
+  }
+  ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
+}
+
 // Runs the control loop once per interval and paces the node actors.
 class ManagerActor {
  public:
-  ManagerActor(SimState* state, Policy* policy, std::function<void(double)> on_progress)
-      : state_(state), policy_(policy), on_progress_(std::move(on_progress)) {}
+  ManagerActor(SimState* state, Policy* policy, const SimulationOptions* options)
+      : state_(state), policy_(policy), options_(options) {}
 
   void operator()() const {
     SimState& st = *state_;
@@ -336,15 +351,17 @@ class ManagerActor {
         st.throttled_by_class[c] += rec.throttled_by_class[c];
       }
       Record(rec, st.results.ticks);
+      if (st.snapshot_every > 0 && k % st.snapshot_every == 0) SnapshotNodes(st, now, end - now);
       RetireStopped(state_);
-      if (on_progress_) on_progress_(end / duration);
+      if (options_->on_tick) options_->on_tick(st.results, static_cast<std::size_t>(k));
+      if (options_->on_progress) options_->on_progress(end / duration);
     }
   }
 
  private:
   SimState* state_;
   Policy* policy_;
-  std::function<void(double)> on_progress_;
+  const SimulationOptions* options_;
 };
 
 // One host per potential node, star-connected through one link each. A node
@@ -369,7 +386,8 @@ void BuildPlatform(SimState& st, sg4::Host** manager_host) {
     const NodeTypeSpec& nt = s.node_types[t];
     const int hosts = 2 * std::max(nt.max, nt.initial);
     for (int i = hosts - 1; i >= 0; --i) {  // reversed: the stack hands out host 0 first
-      st.free_hosts[t].push_back(add_host(nt.name + "-" + std::to_string(i), nt.NodeSpeed(), nt.cores));
+      st.free_hosts[t].push_back(
+          add_host(nt.name + "-" + std::to_string(i), nt.NodeSpeed(), nt.cores));
     }
   }
   zone->seal();
@@ -411,8 +429,8 @@ absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Sce
     e.end += trace.epoch;
     e.announced += trace.epoch;
   }
-  return std::make_unique<ForecastPipeline>(std::move(model), po, make,
-                                            trace.epoch + trace.start, std::move(events));
+  return std::make_unique<ForecastPipeline>(std::move(model), po, make, trace.epoch + trace.start,
+                                            std::move(events));
 }
 
 // What the pipeline forecast, next to the demand that came.
@@ -461,7 +479,8 @@ RunSummary Summarize(const SimState& st) {
     s.requests_total += t.arrived[i];
     s.requests_served += t.served[i];
     s.requests_dropped += t.dropped[i];
-    s.peak_nodes = std::max(s.peak_nodes, t.nodes_ready[i] + t.nodes_booting[i] + t.nodes_draining[i]);
+    s.peak_nodes =
+        std::max(s.peak_nodes, t.nodes_ready[i] + t.nodes_booting[i] + t.nodes_draining[i]);
     util_time += t.utilization[i] * dt;
     time += dt;
     latency_weighted += t.latency[i] * t.served[i];
@@ -488,11 +507,24 @@ RunSummary Summarize(const SimState& st) {
 
 }  // namespace
 
+int AutoSnapshotEvery(const Scenario& scenario) {
+  double max_nodes = 0;
+  for (const NodeTypeSpec& t : scenario.node_types) max_nodes += t.max;
+  const double ticks = std::ceil(scenario.duration / scenario.control_interval - 1e-9);
+  const double every =
+      std::ceil(ticks * std::max(1.0, max_nodes) / SimulationOptions::kSnapshotBudget);
+  return static_cast<int>(std::clamp(every, 1.0, 1e9));
+}
+
 absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace& trace,
                                           const SimulationOptions& options) {
   MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(scenario, trace));
   SimState st(scenario, trace);
   st.node_view = policy->wants_node_view();
+  st.snapshot_every = options.node_snapshot_every == SimulationOptions::kAutoSnapshots
+                          ? AutoSnapshotEvery(scenario)
+                          : std::max(0, options.node_snapshot_every);
+  st.results.nodes.every = st.snapshot_every;
   if (scenario.forecast.enabled) {
     MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));
   }
@@ -514,17 +546,18 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
     st.tick_done = sg4::Semaphore::create(0);
     st.mesh.AddInitialNodes();
     for (const Node& n : st.mesh.nodes()) StartNode(&st, n.id);
-    sg4::Actor::create("manager", manager_host, ManagerActor(&st, policy.get(), options.on_progress));
+    sg4::Actor::create("manager", manager_host,
+                       ManagerActor(&st, policy.get(), &options));
     engine.run();
   } catch (const std::exception& e) {
     return absl::InternalError(std::string("simulation failed: ") + e.what());
   }
   MESHTWIN_RETURN_IF_ERROR(st.error);
   if (st.forecasts && st.forecasts->warmup_failed()) {
-    return absl::InvalidArgumentError(
-        scenario.source + ": forecast.warmup: the first " + SecondsText(scenario.forecast.warmup) +
-        " of the run could not train " + scenario.forecast.model + ": " +
-        st.forecasts->warmup_error());
+    return absl::InvalidArgumentError(scenario.source + ": forecast.warmup: the first " +
+                                      SecondsText(scenario.forecast.warmup) +
+                                      " of the run could not train " + scenario.forecast.model +
+                                      ": " + st.forecasts->warmup_error());
   }
 
   ResultsData& r = st.results;

@@ -20,9 +20,23 @@ namespace meshtwin {
 struct SimulationOptions {
   // Called now and then with the fraction of simulated time done (0..1).
   std::function<void(double)> on_progress;
+  // Called after each tick with everything recorded so far (ticks up to and
+  // including `tick`, decisions, node snapshots), for streaming viewers.
+  // Forecast, summary and metadata fields are filled only at the end.
+  std::function<void(const ResultsData& so_far, std::size_t tick)> on_tick;
   // Extra SimGrid command-line settings (e.g. "--cfg=contexts/stack-size:16").
   std::vector<std::string> simgrid_args;
+  // Node-by-node snapshots for viewers (ResultsData::nodes): every this many
+  // ticks; 0 records none; kAutoSnapshots picks the smallest interval that
+  // keeps them under kSnapshotBudget node rows for the largest fleet the
+  // scenario allows.
+  static constexpr int kAutoSnapshots = -1;
+  static constexpr double kSnapshotBudget = 2e6;
+  int node_snapshot_every = kAutoSnapshots;
 };
+
+// The snapshot interval kAutoSnapshots gives for `scenario`, in ticks (>= 1).
+int AutoSnapshotEvery(const Scenario& scenario);
 
 // Simulates `scenario` against `trace` (demand in requests/s). Deterministic in
 // (scenario, trace). Fails with an internal error if SimGrid does.

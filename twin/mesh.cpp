@@ -587,7 +587,8 @@ Observation MeshModel::Observe(Seconds now, Seconds interval, bool with_nodes) c
         ++p.switching;
         ++obs.roles[static_cast<std::size_t>(n.next_role)].switching;
         break;
-      case NodeState::kStopped: break;
+      case NodeState::kStopped:
+      case NodeState::kFailed: break;
     }
     if (with_nodes) {
       NodeObservation& no = obs.nodes.emplace_back();

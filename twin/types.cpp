@@ -9,6 +9,7 @@ const char* ToString(NodeState s) {
     case NodeState::kDraining: return "draining";
     case NodeState::kStopped: return "stopped";
     case NodeState::kSwitching: return "switching";
+    case NodeState::kFailed: return "failed";
   }
   return "?";
 }

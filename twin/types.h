@@ -69,7 +69,9 @@ struct SloSpec {
 
 // kSwitching: changing role; serves no new work until the switch completes
 // (it finishes its queued work meanwhile).
-enum class NodeState : std::uint8_t { kBooting, kReady, kDraining, kStopped, kSwitching };
+// kFailed: crashed or cut off; serves nothing until it is replaced or recovers.
+enum class NodeState : std::uint8_t { kBooting, kReady, kDraining, kStopped, kSwitching, kFailed };
+constexpr int kNumNodeStates = 6;
 const char* ToString(NodeState s);
 
 // Forecast of demand (requests/s) at several horizons, with quantiles.
