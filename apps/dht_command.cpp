@@ -1,12 +1,12 @@
 #include "apps/dht_command.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <memory>
-#include <string>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "apps/cli_util.h"
 #include "apps/progress_bar.h"

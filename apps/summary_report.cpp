@@ -1,10 +1,10 @@
 #include "apps/summary_report.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cmath>
 #include <cstdint>
-
-#include <fmt/format.h>
 
 namespace meshtwin {
 namespace {
@@ -91,6 +91,13 @@ nlohmann::ordered_json SummaryJson(const RunReport& report) {
   j["migrations"] = s.migrations;
   j["requests_migrated"] = std::llround(s.requests_migrated);
   j["role_switches"] = s.role_switches;
+  j["dht"] = s.dht;
+  j["dht_messages"] = std::llround(s.dht_messages);
+  j["dht_queries"] = s.dht_queries;
+  j["dht_queries_failed"] = s.dht_queries_failed;
+  j["nodes_discovered"] = s.nodes_discovered;
+  j["discovery_delay_mean_s"] = Round(s.discovery_delay_mean_s, 3);
+  j["discovery_delay_max_s"] = Round(s.discovery_delay_max_s, 3);
   return j;
 }
 
@@ -145,6 +152,15 @@ std::string SummaryTable(const RunReport& report) {
         fmt::format("{} requests moved", Thousands(s.requests_migrated)));
   }
   if (s.role_switches > 0) row("role switches", Thousands(s.role_switches));
+  if (s.dht != "none") {
+    row("discovery", s.dht,
+        fmt::format("{} messages, {} reads ({} failed)", Thousands(s.dht_messages),
+                    Thousands(s.dht_queries), Thousands(s.dht_queries_failed)));
+    row("  nodes found", Thousands(s.nodes_discovered),
+        s.nodes_discovered > 0 ? fmt::format("{:.1f} s after ready on average, {:.1f} s at most",
+                                             s.discovery_delay_mean_s, s.discovery_delay_max_s)
+                               : "none came up after the start");
+  }
   out += fmt::format("\n  results: {}   wall time: {:.2f} s\n", report.results_path,
                      report.wall_seconds);
   return out;

@@ -465,6 +465,13 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
     MESHTWIN_RETURN_IF_ERROR(i32("migrations", s.migrations));
     MESHTWIN_RETURN_IF_ERROR(f64("requests_migrated", s.requests_migrated));
     MESHTWIN_RETURN_IF_ERROR(i32("role_switches", s.role_switches));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteStringAttribute(h, p, "dht", s.dht));
+    MESHTWIN_RETURN_IF_ERROR(f64("dht_messages", s.dht_messages));
+    MESHTWIN_RETURN_IF_ERROR(i32("dht_queries", s.dht_queries));
+    MESHTWIN_RETURN_IF_ERROR(i32("dht_queries_failed", s.dht_queries_failed));
+    MESHTWIN_RETURN_IF_ERROR(i32("nodes_discovered", s.nodes_discovered));
+    MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_mean_s", s.discovery_delay_mean_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_max_s", s.discovery_delay_max_s));
   }
   return absl::OkStatus();
 }
@@ -781,6 +788,15 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   MESHTWIN_RETURN_IF_ERROR(i32("migrations", &s.migrations));
   MESHTWIN_RETURN_IF_ERROR(f64("requests_migrated", &s.requests_migrated));
   MESHTWIN_RETURN_IF_ERROR(i32("role_switches", &s.role_switches));
+  if (version >= 3) {
+    MESHTWIN_RETURN_IF_ERROR(r.ReadString(h, p, "dht", &s.dht));
+    MESHTWIN_RETURN_IF_ERROR(f64("dht_messages", &s.dht_messages));
+    MESHTWIN_RETURN_IF_ERROR(i32("dht_queries", &s.dht_queries));
+    MESHTWIN_RETURN_IF_ERROR(i32("dht_queries_failed", &s.dht_queries_failed));
+    MESHTWIN_RETURN_IF_ERROR(i32("nodes_discovered", &s.nodes_discovered));
+    MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_mean_s", &s.discovery_delay_mean_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_max_s", &s.discovery_delay_max_s));
+  }
   return absl::OkStatus();
 }
 

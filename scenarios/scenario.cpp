@@ -8,14 +8,6 @@
 // built with its own string_view type, the only one absl::StrCat accepts.
 #include "scenarios/scenario.h"
 
-#include "datasets/events.h"
-#include "datasets/presets.h"
-#include "datasets/trace_file.h"
-#include "models/forecaster.h"
-#include "scenarios/synthetic_reader.h"
-#include "policies/composite_policy.h"
-#include "scenarios/yaml_reader.h"
-
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -38,6 +30,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "datasets/events.h"
+#include "datasets/presets.h"
+#include "datasets/trace_file.h"
+#include "models/forecaster.h"
+#include "policies/composite_policy.h"
+#include "scenarios/synthetic_reader.h"
+#include "scenarios/yaml_reader.h"
 
 namespace meshtwin {
 namespace {
@@ -80,8 +79,8 @@ absl::Status ReadWorkload(const Reporter& r, const Item& item, WorkloadSpec* out
     total += out->class_share[c];
   }
   if (std::abs(total - 1) > 1e-6) {
-    return r.Fail(*classes, absl::StrCat("expected class shares that sum to 1, got a sum of ",
-                                         total));
+    return r.Fail(*classes,
+                  absl::StrCat("expected class shares that sum to 1, got a sum of ", total));
   }
   // A deadline that grew as priority fell would let a lower class into queue
   // room a higher one was refused.
@@ -96,7 +95,8 @@ absl::Status ReadWorkload(const Reporter& r, const Item& item, WorkloadSpec* out
       const std::string what = absl::StrCat(
           "expected a deadline <= ", kNames[previous], "'s (", FormatDuration(effective(previous)),
           "; a lower class may not wait longer), got ", FormatDuration(effective(c)));
-      MESHTWIN_ASSIGN_OR_RETURN(Section one, Section::Open(r, *cs.Find(kNames[c]), {"share", "deadline"}));
+      MESHTWIN_ASSIGN_OR_RETURN(Section one,
+                                Section::Open(r, *cs.Find(kNames[c]), {"share", "deadline"}));
       return one.Fail("deadline", what);
     }
     previous = c;
@@ -121,7 +121,8 @@ absl::Status ReadRoles(const Reporter& r, const Item& item, std::vector<RoleSpec
     }
     for (const RoleSpec& earlier : *out) {
       if (earlier.name == role.name) {
-        return r.Fail(*name, absl::StrCat("expected a unique role name, got ", role.name, " again"));
+        return r.Fail(*name,
+                      absl::StrCat("expected a unique role name, got ", role.name, " again"));
       }
     }
     MESHTWIN_RETURN_IF_ERROR(s.Number("share", AtLeast(0), &role.share));
@@ -198,8 +199,8 @@ absl::Status ReadFileTrace(const Reporter& r, const Section& s, TraceSpec* out) 
   MESHTWIN_RETURN_IF_ERROR(s.String("format", &out->format));
   if (out->format != "auto" && out->format != "csv" && out->format != "hdf5" &&
       out->format != "prometheus-json") {
-    return s.Fail("format", absl::StrCat("expected auto, csv, hdf5 or prometheus-json, got ",
-                                         out->format));
+    return s.Fail("format",
+                  absl::StrCat("expected auto, csv, hdf5 or prometheus-json, got ", out->format));
   }
   MESHTWIN_RETURN_IF_ERROR(s.String("time_col", &o.time_col));
   std::string value_col;
@@ -249,11 +250,10 @@ absl::Status ReadFileTrace(const Reporter& r, const Section& s, TraceSpec* out) 
   // Load now, so that a bad trace is reported like any other bad key.
   absl::StatusOr<Trace> trace;
   const std::string& path = out->resolved_file;
-  const std::string format =
-      out->format != "auto" ? out->format
-      : LooksLikeHdf5(path) ? "hdf5"
-      : absl::EndsWith(path, ".json") ? "prometheus-json"
-                                       : "csv";
+  const std::string format = out->format != "auto"           ? out->format
+                             : LooksLikeHdf5(path)           ? "hdf5"
+                             : absl::EndsWith(path, ".json") ? "prometheus-json"
+                                                             : "csv";
   ImportReport report;
   if (format == "hdf5") {
     trace = ReadTraceFile(path);
@@ -279,11 +279,10 @@ absl::Status ReadFileTrace(const Reporter& r, const Section& s, TraceSpec* out) 
 
 absl::Status ReadTrace(const Reporter& r, const Item& item, Seconds duration, TraceSpec* out) {
   MESHTWIN_ASSIGN_OR_RETURN(
-      Section trace,
-      Section::Open(r, item,
-                    {"synthetic", "file", "preset", "format", "time_col", "value_col",
-                     "no_time_col", "time_format", "start", "step", "agg", "fill", "scale",
-                     "missing", "events"}));
+      Section trace, Section::Open(r, item,
+                                   {"synthetic", "file", "preset", "format", "time_col",
+                                    "value_col", "no_time_col", "time_format", "start", "step",
+                                    "agg", "fill", "scale", "missing", "events"}));
   const Item* synthetic = trace.Find("synthetic");
   const Item* file = trace.Find("file");
   const Item* preset = trace.Find("preset");
@@ -369,7 +368,8 @@ absl::Status ReadBehavior(const Reporter& r, const Item& item, HpaScalingBehavio
 // A policy part's section: present means on, unless it says enabled: false.
 absl::StatusOr<std::optional<Section>> OpenPart(const Reporter& r, const Section& policy,
                                                 absl::string_view key,
-                                                std::vector<absl::string_view> keys, bool* enabled) {
+                                                std::vector<absl::string_view> keys,
+                                                bool* enabled) {
   const Item* item = policy.Find(key);
   if (item == nullptr) return std::optional<Section>();
   keys.push_back("enabled");
@@ -385,10 +385,10 @@ absl::Status ReadPolicyParts(const Reporter& r, const Section& s, Scenario* out)
   if (const Item* item = s.Find("predictive")) {
     PredictiveOptions& p = out->predictive;
     MESHTWIN_ASSIGN_OR_RETURN(
-        Section ps, Section::Open(r, *item,
-                                  {"quantile", "headroom", "target_utilization", "lookahead",
-                                   "scale_in_delay", "hysteresis", "scale_in_cooldown",
-                                   "max_scale_in_step"}));
+        Section ps,
+        Section::Open(r, *item,
+                      {"quantile", "headroom", "target_utilization", "lookahead", "scale_in_delay",
+                       "hysteresis", "scale_in_cooldown", "max_scale_in_step"}));
     MESHTWIN_RETURN_IF_ERROR(ps.Number("quantile", Closed(0.1, 0.9), &p.quantile));
     MESHTWIN_RETURN_IF_ERROR(ps.Number("headroom", Closed(0, 10), &p.headroom));
     MESHTWIN_RETURN_IF_ERROR(ps.Number("target_utilization", fraction, &p.target_utilization));
@@ -405,9 +405,9 @@ absl::Status ReadPolicyParts(const Reporter& r, const Section& s, Scenario* out)
         os.Number("target_utilization", fraction, &out->oracle.target_utilization));
   }
   {
-    MESHTWIN_ASSIGN_OR_RETURN(std::optional<Section> as,
-                              OpenPart(r, s, "admission", {"target_utilization", "burst"},
-                                       &out->admission_enabled));
+    MESHTWIN_ASSIGN_OR_RETURN(
+        std::optional<Section> as,
+        OpenPart(r, s, "admission", {"target_utilization", "burst"}, &out->admission_enabled));
     if (as) {
       MESHTWIN_RETURN_IF_ERROR(
           as->Number("target_utilization", fraction, &out->admission.target_utilization));
@@ -424,10 +424,10 @@ absl::Status ReadPolicyParts(const Reporter& r, const Section& s, Scenario* out)
       MESHTWIN_RETURN_IF_ERROR(ss->Duration("hot_queue", Above(0), &o.hot_queue));
       MESHTWIN_RETURN_IF_ERROR(ss->Duration("cool_queue", AtLeast(0), &o.cool_queue));
       if (o.cool_queue >= o.hot_queue) {
-        return ss->FailAgainst("cool_queue", {"hot_queue"},
-                               absl::StrCat("expected a duration below hot_queue (",
-                                            FormatDuration(o.hot_queue), "), got ",
-                                            FormatDuration(o.cool_queue)));
+        return ss->FailAgainst(
+            "cool_queue", {"hot_queue"},
+            absl::StrCat("expected a duration below hot_queue (", FormatDuration(o.hot_queue),
+                         "), got ", FormatDuration(o.cool_queue)));
       }
       MESHTWIN_RETURN_IF_ERROR(ss->Int("max_moves", Closed(1, 100000), &o.max_moves));
       MESHTWIN_RETURN_IF_ERROR(ss->Number("min_requests", AtLeast(0), &o.min_requests));
@@ -436,8 +436,7 @@ absl::Status ReadPolicyParts(const Reporter& r, const Section& s, Scenario* out)
   {
     MESHTWIN_ASSIGN_OR_RETURN(
         std::optional<Section> rs,
-        OpenPart(r, s, "roles",
-                 {"target_utilization", "hysteresis", "min_dwell", "max_switches"},
+        OpenPart(r, s, "roles", {"target_utilization", "hysteresis", "min_dwell", "max_switches"},
                  &out->roles_enabled));
     RoleAssignmentOptions& o = out->role_assignment;
     if (rs) {
@@ -463,10 +462,10 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
   const Item item =
       policy_item != nullptr ? *policy_item : Item{YAML::Node(), "policy", top.self().mark};
   MESHTWIN_ASSIGN_OR_RETURN(
-      Section s, Section::Open(r, item,
-                               {"name", "pool", "target_utilization", "tolerance", "scale_up",
-                                "scale_down", "predictive", "oracle", "admission", "shifting",
-                                "roles"}));
+      Section s,
+      Section::Open(r, item,
+                    {"name", "pool", "target_utilization", "tolerance", "scale_up", "scale_down",
+                     "predictive", "oracle", "admission", "shifting", "roles"}));
   if (const Item* name = s.Find("name")) {
     MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->policy));
     if (out->policy != "hpa" && out->policy != "predictive" && out->policy != "oracle" &&
@@ -528,7 +527,8 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
   MESHTWIN_RETURN_IF_ERROR(
       s.Number("target_utilization", Range{0, 1, true, false}, &out->hpa.target_utilization));
   // Kubernetes takes the target as a whole percentage (averageUtilization).
-  if (const double pct = out->hpa.target_utilization * 100; std::abs(pct - std::round(pct)) > 1e-9) {
+  if (const double pct = out->hpa.target_utilization * 100;
+      std::abs(pct - std::round(pct)) > 1e-9) {
     return s.Fail("target_utilization",
                   absl::StrCat("expected a whole percentage such as 0.6 or 0.75 (Kubernetes "
                                "targets are integer percent), got ",
@@ -548,10 +548,10 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
 
 absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_interval,
                           ForecastSpec* out) {
-  MESHTWIN_ASSIGN_OR_RETURN(
-      Section s, Section::Open(r, item,
-                               {"model", "horizons", "step", "warmup", "retrain",
-                                "retrain_cooldown", "retrain_window"}));
+  MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                            Section::Open(r, item,
+                                          {"model", "horizons", "step", "warmup", "retrain",
+                                           "retrain_cooldown", "retrain_window"}));
   out->enabled = true;
   const Item* model = s.Find("model");
   if (model != nullptr) MESHTWIN_RETURN_IF_ERROR(ReadString(r, *model, &out->model));
@@ -561,8 +561,8 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
   if (!named) {
     // A model file: load it now so a bad one is reported here, at the key.
     // "default" is the small GRU that ships in models/data.
-    out->model_file =
-        out->model == "default" ? std::string(MESHTWIN_DEFAULT_MODEL) : ResolvePath(r, *model, out->model);
+    out->model_file = out->model == "default" ? std::string(MESHTWIN_DEFAULT_MODEL)
+                                              : ResolvePath(r, *model, out->model);
     absl::StatusOr<std::unique_ptr<Forecaster>> m = LoadForecaster(out->model_file);
     if (!m.ok()) {
       return r.Fail(*model, absl::StrCat("expected naive, seasonal-naive, holt-winters, lstm, gru, "
@@ -573,7 +573,8 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
     out->horizons = (*m)->horizons();
   }
   if (const Item* horizons = s.Find("horizons")) {
-    if (!named) return s.Fail("horizons", "expected no horizons with a model file (it has its own)");
+    if (!named)
+      return s.Fail("horizons", "expected no horizons with a model file (it has its own)");
     MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items,
                               ListItems(r, *horizons, "a list of durations"));
     if (items.empty()) return r.Fail(*horizons, "expected at least one horizon, got an empty list");
@@ -589,15 +590,45 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
   }
   const double per_tick = out->step / control_interval;
   if (std::fabs(per_tick - std::round(per_tick)) > 1e-9) {
-    return s.FailAgainst("step", {"control_interval"},
-                         absl::StrCat("expected a multiple of control_interval (",
-                                      FormatDuration(control_interval), "), got ",
-                                      FormatDuration(out->step)));
+    return s.FailAgainst(
+        "step", {"control_interval"},
+        absl::StrCat("expected a multiple of control_interval (", FormatDuration(control_interval),
+                     "), got ", FormatDuration(out->step)));
   }
   MESHTWIN_RETURN_IF_ERROR(s.Duration("warmup", AtLeast(0), &out->warmup));
   MESHTWIN_RETURN_IF_ERROR(s.Bool("retrain", &out->retrain));
   MESHTWIN_RETURN_IF_ERROR(s.Duration("retrain_cooldown", AtLeast(0), &out->retrain_cooldown));
   MESHTWIN_RETURN_IF_ERROR(s.Duration("retrain_window", Above(0), &out->retrain_window));
+  return absl::OkStatus();
+}
+
+// `dht: chord`, or a section with the protocol and its timings.
+absl::Status ReadDht(const Reporter& r, const Item& item, Seconds control_interval, DhtSpec* out) {
+  const Item* protocol = &item;
+  std::optional<Section> section;
+  if (!item.node.IsScalar()) {
+    MESHTWIN_ASSIGN_OR_RETURN(
+        section, Section::Open(r, item, {"protocol", "refresh", "ttl", "query_every"}));
+    protocol = section->Find("protocol");
+    if (protocol == nullptr) return section->Missing("protocol", "none, chord or kademlia");
+  }
+  MESHTWIN_RETURN_IF_ERROR(ReadString(r, *protocol, &out->protocol));
+  if (out->protocol != "none" && out->protocol != "chord" && out->protocol != "kademlia") {
+    return r.Fail(*protocol,
+                  absl::StrCat("expected none, chord or kademlia, got ", Describe(protocol->node)));
+  }
+  out->query_every = control_interval;
+  if (!section) return absl::OkStatus();
+  MESHTWIN_RETURN_IF_ERROR(section->Duration("refresh", Above(0), &out->refresh));
+  MESHTWIN_RETURN_IF_ERROR(section->Duration("ttl", Above(0), &out->ttl));
+  MESHTWIN_RETURN_IF_ERROR(section->Duration("query_every", Above(0), &out->query_every));
+  if (out->ttl <= out->refresh) {
+    return section->FailAgainst(
+        "ttl", {"refresh"},
+        absl::StrCat("expected a duration above refresh (", FormatDuration(out->refresh),
+                     "): a live node's record must not lapse between refreshes, got ",
+                     FormatDuration(out->ttl)));
+  }
   return absl::OkStatus();
 }
 
@@ -607,7 +638,7 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
       Section top, Section::Open(r, root,
                                  {"name", "description", "seed", "duration", "control_interval",
                                   "platform", "node_types", "workload", "roles", "slo", "trace",
-                                  "forecast", "policy"}));
+                                  "forecast", "dht", "policy"}));
   const Item* name = top.Find("name");
   if (name == nullptr) return top.Missing("name", "a scenario name");
   MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->name));
@@ -672,6 +703,10 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
   if (const Item* forecast = top.Find("forecast")) {
     MESHTWIN_RETURN_IF_ERROR(ReadForecast(r, *forecast, out->control_interval, &out->forecast));
   }
+  out->dht.query_every = out->control_interval;
+  if (const Item* dht = top.Find("dht")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadDht(r, *dht, out->control_interval, &out->dht));
+  }
   if (const std::shared_ptr<const Trace>& t = out->trace.loaded) {
     // A replay runs for the length of its trace unless told otherwise, and
     // never past its end (the simulator would invent the missing demand).
@@ -685,10 +720,10 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
                        " of ", out->trace.file, "), got ", FormatDuration(out->duration)));
     }
     if (out->control_interval > out->duration) {
-      return top.FailAgainst("control_interval", {"duration", "trace"},
-                             absl::StrCat("expected a duration <= the run's duration (",
-                                          FormatDuration(out->duration), "), got ",
-                                          FormatDuration(out->control_interval)));
+      return top.FailAgainst(
+          "control_interval", {"duration", "trace"},
+          absl::StrCat("expected a duration <= the run's duration (", FormatDuration(out->duration),
+                       "), got ", FormatDuration(out->control_interval)));
     }
   }
   return ReadPolicy(r, top, out);
@@ -920,7 +955,8 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, con
   if (scenario.roles_enabled && scenario.policy != "oracle") {
     parts.push_back(std::make_unique<RoleAssignmentPolicy>(scenario.role_assignment));
   }
-  if (scenario.shifting_enabled) parts.push_back(std::make_unique<ShiftingPolicy>(scenario.shifting));
+  if (scenario.shifting_enabled)
+    parts.push_back(std::make_unique<ShiftingPolicy>(scenario.shifting));
   if (scenario.admission_enabled) {
     parts.push_back(std::make_unique<AdmissionPolicy>(scenario.admission));
   }

@@ -60,6 +60,17 @@ struct ForecastSpec {
   Seconds retrain_window = 7 * 86400;
 };
 
+// How the manager finds capacity: `none` reads the mesh directly (a global
+// list); `chord` or `kademlia` runs that DHT on every node, and the manager
+// routes work only to nodes whose capability record it found there.
+struct DhtSpec {
+  std::string protocol = "none";  // none | chord | kademlia
+  Seconds refresh = 30;           // a node re-publishes its record this often
+  Seconds ttl = 90;               // a record lives this long unless refreshed (> refresh)
+  Seconds query_every = 0;        // the manager reads every role's records this often (0: each tick)
+  bool enabled() const { return protocol != "none"; }
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -75,6 +86,7 @@ struct Scenario {
   SloSpec slo;
   TraceSpec trace;
   ForecastSpec forecast;
+  DhtSpec dht;
   std::vector<RoleSpec> roles;         // empty: one implicit role
   std::string policy = "hpa";          // the scaling policy: hpa | predictive | oracle | none
   HpaOptions hpa;  // node_type, min_replicas, max_replicas filled from the pool

@@ -285,7 +285,8 @@ std::vector<BadCase> BadCases() {
        Base("workload:\n  classes:\n    critical: {share: 0.5, deadline: 1s}\n"
             "    best_effort: {share: 0.5, deadline: 5s}\n"),
        {},
-       {"bad.yaml:11:41: workload.classes.best_effort.deadline: expected a deadline <= critical's (1s; "
+       {"bad.yaml:11:41: workload.classes.best_effort.deadline: expected a deadline <= critical's "
+        "(1s; "
         "a lower class may not wait longer), got 5s"}},
       {"SingleRole",
        Base("roles:\n  - {name: web}\n"),
@@ -613,6 +614,28 @@ TEST(MakePolicyTest, ComposesTheScalingPolicyWithItsParts) {
   policy = MakePolicy(*s, BuildTrace(*s));
   ASSERT_TRUE(policy.ok()) << policy.status();
   EXPECT_EQ((*policy)->name(), "none");
+}
+
+TEST(ScenarioTest, ReadsTheDhtAsAWordOrASection) {
+  absl::StatusOr<Scenario> s = ParseScenario(DefaultScenarioText(), "<default>", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->dht.enabled());
+  EXPECT_DOUBLE_EQ(s->dht.query_every, s->control_interval);
+  s = ParseScenario(DefaultScenarioText(), "<default>", {"dht=kademlia"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->dht.protocol, "kademlia");
+  EXPECT_DOUBLE_EQ(s->dht.refresh, 30);
+  EXPECT_DOUBLE_EQ(s->dht.ttl, 90);
+  s = ParseScenario(DefaultScenarioText(), "<default>",
+                    {"dht={protocol: chord, refresh: 10s, ttl: 45s, query_every: 1m}"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->dht.protocol, "chord");
+  EXPECT_DOUBLE_EQ(s->dht.refresh, 10);
+  EXPECT_DOUBLE_EQ(s->dht.ttl, 45);
+  EXPECT_DOUBLE_EQ(s->dht.query_every, 60);
+  s = ParseScenario(DefaultScenarioText(), "<default>", {"dht={protocol: chord, bogus: 1}"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("bogus"));
 }
 
 TEST(ScenarioTest, ReadsClassesAndRoles) {

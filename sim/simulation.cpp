@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "models/forecast_pipeline.h"
+#include "sim/mesh_discovery.h"
 #include "twin/control_loop.h"
 #include "twin/mesh.h"
 
@@ -65,7 +66,8 @@ struct SimState {
   int pending = 0;  // node actors still executing this tick
   Seconds tick_end = 0;
   ResultsData results;
-  int snapshot_every = 0;  // ticks between node snapshots (0: none)
+  int snapshot_every = 0;                    // ticks between node snapshots (0: none)
+  std::unique_ptr<MeshDiscovery> discovery;  // null with dht: none
   absl::Status error;
   std::unique_ptr<ForecastPipeline> forecasts;  // null without a forecaster
 };
@@ -109,8 +111,16 @@ class SimMetrics : public MetricSource {
  public:
   explicit SimMetrics(SimState* state) : state_(state) {}
   absl::StatusOr<Observation> Observe() override {
-    return state_->mesh.Observe(sg4::Engine::get_clock(), state_->scenario.control_interval,
-                                state_->node_view);
+    Observation obs = state_->mesh.Observe(sg4::Engine::get_clock(),
+                                           state_->scenario.control_interval, state_->node_view);
+    // With a DHT, the node view is what the manager discovered: a policy
+    // moves work only between nodes it knows of.
+    if (state_->discovery) {
+      std::erase_if(obs.nodes, [this](const NodeObservation& n) {
+        return n.state == NodeState::kReady && !state_->mesh.routable(n.id);
+      });
+    }
+    return obs;
   }
 
  private:
@@ -300,6 +310,13 @@ void SnapshotNodes(SimState& st, Seconds now, Seconds dt) {
     ns.queued.push_back(static_cast<float>(n.queued[0] + n.queued[1] + n.queued[2]));
   }
   ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
+  if (st.discovery) {
+    if (ns.link_offset.empty()) ns.link_offset.push_back(0);
+    st.discovery->AppendLinks(
+        std::vector<std::int32_t>(ns.id.begin() + ns.offset[ns.offset.size() - 2], ns.id.end()),
+        &ns);
+    ns.link_offset.push_back(static_cast<std::int64_t>(ns.link_from.size()));
+  }
 }
 
 // Runs the control loop once per interval and paces the node actors.
@@ -317,11 +334,19 @@ class ManagerActor {
     SimActuator actuator(state_, std::string(policy_->name()));
     ControlLoop loop(metrics, st.forecasts.get(), *policy_, actuator);
     std::vector<double> role_demand(st.role_traces.size(), 0);
+    const std::function<sg4::Host*(int)> host_of = [&st](int id) {
+      return st.slots[static_cast<std::size_t>(id)].host;
+    };
+    if (st.discovery) {
+      st.discovery->Start(sg4::this_actor::get_host(), st.mesh, host_of);
+      st.mesh.SetRoutable(&st.discovery->discovered());
+    }
 
     for (std::int64_t k = 0; k < ticks; ++k) {
       const Seconds now = static_cast<double>(k) * dt;
       const Seconds end = std::min(now + dt, duration);
       st.mesh.PromoteBooted(now);
+      if (st.discovery) st.discovery->Sync(st.mesh, host_of, now);
       // Like the HPA, nothing is decided before the first metrics exist.
       if (k > 0) {
         absl::StatusOr<Plan> plan = loop.Step();
@@ -502,6 +527,22 @@ RunSummary Summarize(const SimState& st) {
   s.migrations = st.migrations_done;
   s.requests_migrated = st.requests_migrated;
   s.role_switches = st.mesh.role_switches();
+  s.dht = st.scenario.dht.protocol;
+  if (st.discovery) {
+    const DiscoveryStats& d = st.discovery->stats();
+    s.dht_messages = static_cast<double>(d.messages);
+    s.dht_queries = static_cast<int>(d.queries);
+    s.dht_queries_failed = static_cast<int>(d.queries_failed);
+    s.nodes_discovered = static_cast<int>(d.discovery_delays.size());
+    if (!d.discovery_delays.empty()) {
+      double sum = 0;
+      for (double x : d.discovery_delays) {
+        sum += x;
+        s.discovery_delay_max_s = std::max(s.discovery_delay_max_s, x);
+      }
+      s.discovery_delay_mean_s = sum / static_cast<double>(d.discovery_delays.size());
+    }
+  }
   return s;
 }
 
@@ -525,6 +566,19 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
                           ? AutoSnapshotEvery(scenario)
                           : std::max(0, options.node_snapshot_every);
   st.results.nodes.every = st.snapshot_every;
+  if (scenario.dht.enabled()) {
+    DiscoveryOptions d;
+    d.protocol = scenario.dht.protocol;
+    d.refresh = scenario.dht.refresh;
+    d.ttl = scenario.dht.ttl;
+    d.query_every = scenario.dht.query_every;
+    d.control_interval = scenario.control_interval;
+    d.seed = scenario.seed;
+    for (const RoleSpec& role : st.mesh.roles()) d.roles.push_back(role.name);
+    d.node_types = scenario.node_types;
+    st.discovery = std::make_unique<MeshDiscovery>(std::move(d));
+    st.results.nodes.links = scenario.dht.protocol;
+  }
   if (scenario.forecast.enabled) {
     MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));
   }
@@ -546,8 +600,7 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
     st.tick_done = sg4::Semaphore::create(0);
     st.mesh.AddInitialNodes();
     for (const Node& n : st.mesh.nodes()) StartNode(&st, n.id);
-    sg4::Actor::create("manager", manager_host,
-                       ManagerActor(&st, policy.get(), &options));
+    sg4::Actor::create("manager", manager_host, ManagerActor(&st, policy.get(), &options));
     engine.run();
   } catch (const std::exception& e) {
     return absl::InternalError(std::string("simulation failed: ") + e.what());

@@ -318,7 +318,7 @@ void MeshModel::BeginTick(Seconds now, Seconds dt, const std::vector<double>& ro
     Node& n = nodes_[static_cast<std::size_t>(id)];
     n.accepted = n.served = n.assigned = 0;
     n.accepted_c = n.served_c = PerClass{};
-    if (n.state == NodeState::kReady) {
+    if (n.state == NodeState::kReady && routable(id)) {
       role_ready_[static_cast<std::size_t>(n.role)].push_back(id);
       ready_speed[static_cast<std::size_t>(n.role)] += n.speed;
     }

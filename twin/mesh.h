@@ -137,6 +137,15 @@ class MeshModel {
   // Per-class token-bucket limits (requests/s, +inf: none), bucket depth in
   // seconds of the rate, and priority scheduling from now on.
   void SetAdmission(const PerClass& rate_limit, Seconds burst);
+  // Restricts new work to the ready nodes whose entry in `routable` (by node
+  // id) is non-zero: the nodes the manager knows of when capacity is
+  // discovered through the DHT. Others still work off their queues. Null (the
+  // default): every ready node is routable. The vector must outlive the model.
+  void SetRoutable(const std::vector<char>* routable) { routable_ = routable; }
+  bool routable(int id) const {
+    return routable_ == nullptr || (static_cast<std::size_t>(id) < routable_->size() &&
+                                    (*routable_)[static_cast<std::size_t>(id)] != 0);
+  }
   bool admission_on() const { return priority_; }
   // Removes up to `requests` queued requests of class `cls` from node `id`
   // (between ticks); returns how many it removed. They count as migrating
@@ -185,6 +194,7 @@ class MeshModel {
   std::vector<int> TakeStopped();
 
  private:
+  const std::vector<char>* routable_ = nullptr;
   void Stop(int id, Seconds now);
   // Places `work` (flop) of class `cls` on `nodes` in proportion to speed,
   // within each node's room for the class, spilling what does not fit to the

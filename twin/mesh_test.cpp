@@ -47,6 +47,39 @@ TEST(MeshModel, BalancesInProportionToSpeed) {
   EXPECT_DOUBLE_EQ(mesh.node(1).assigned, 1e10);
 }
 
+TEST(MeshModel, OnlyRoutableNodesGetNewWork) {
+  MeshModel mesh({Type("n", 4, 3)}, Work(), SloSpec{});
+  mesh.AddInitialNodes();
+  std::vector<char> routable = {1, 0, 1};  // node 1 not discovered (yet)
+  mesh.SetRoutable(&routable);
+  // Begins a tick of 600 requests (6e10 flop) and returns what each node got.
+  auto tick = [&mesh](Seconds now) {
+    mesh.PromoteBooted(now);
+    mesh.BeginTick(now, 10, 60);
+    std::vector<double> assigned;
+    for (int id = 0; id < 3; ++id) assigned.push_back(mesh.node(id).assigned);
+    for (int id : mesh.working_nodes()) {
+      mesh.ReportServed(id, std::min(mesh.node(id).assigned, mesh.node(id).speed * 10));
+    }
+    const TickRecord r = mesh.EndTick();
+    EXPECT_NEAR(r.served + r.dropped + r.queued, 600, 1e-6);
+    return assigned;
+  };
+  std::vector<double> a = tick(0);
+  EXPECT_DOUBLE_EQ(a[1], 0);
+  EXPECT_DOUBLE_EQ(a[0], 3e10);
+  EXPECT_DOUBLE_EQ(a[2], 3e10);
+  // Found: it shares the next tick's work.
+  routable[1] = 1;
+  a = tick(10);
+  EXPECT_DOUBLE_EQ(a[1], 2e10);
+  // Null: every ready node, whatever the vector said.
+  routable[0] = 0;
+  mesh.SetRoutable(nullptr);
+  a = tick(20);
+  EXPECT_DOUBLE_EQ(a[0], 2e10);
+}
+
 TEST(MeshModel, ConservesRequestsThroughOverloadAndRecovery) {
   MeshModel mesh({Type("n", 4, 3)}, Work(1e8, 5), SloSpec{});
   mesh.AddInitialNodes();  // 3 x 40 requests/s = 120 requests/s

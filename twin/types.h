@@ -206,6 +206,14 @@ struct RunSummary {
   int migrations = 0;                       // kMigrate actions carried out
   double requests_migrated = 0;
   int role_switches = 0;
+  // Capacity discovery through the DHT (zeros with dht: none).
+  std::string dht = "none";           // none | chord | kademlia
+  double dht_messages = 0;            // protocol messages sent
+  int dht_queries = 0;                // the manager's reads of a role's records
+  int dht_queries_failed = 0;
+  int nodes_discovered = 0;           // nodes that came up during the run and were found
+  double discovery_delay_mean_s = 0;  // from ready to found by the manager
+  double discovery_delay_max_s = 0;
 };
 
 }  // namespace meshtwin

@@ -513,6 +513,12 @@ std::vector<std::uint64_t> CapabilityPublisher::Refresh(Seconds now, Node& node,
   record_.published = now;
   const std::string data = EncodeCapabilityRecord(record_);
   std::vector<std::string> classes = CapabilityKeys(record_);
+  if (!options_.class_prefixes.empty()) {
+    std::erase_if(classes, [this](const std::string& c) {
+      return std::none_of(options_.class_prefixes.begin(), options_.class_prefixes.end(),
+                          [&c](const std::string& prefix) { return c.starts_with(prefix); });
+    });
+  }
   std::vector<std::uint64_t> ops;
   ops.reserve(classes.size());
   for (const std::string& c : classes) {

@@ -115,6 +115,10 @@ bool Matches(const CapabilityRecord& record, const CapacityQuery& query);
 struct PublisherOptions {
   Seconds interval = 30;  // re-Put every class key this often
   Seconds ttl = 90;       // each Put lives this long; must exceed interval (3x: two lost refreshes)
+  // Publish only under the classes that start with one of these ("role:"),
+  // when nobody reads the others: each class costs a Put per refresh.
+  // Empty: every class of CapabilityKeys.
+  std::vector<std::string> class_prefixes = {};
 };
 
 // Keeps one node's record alive in the DHT: Refresh Puts it under every class

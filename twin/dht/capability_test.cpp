@@ -286,6 +286,7 @@ class StoreNode : public Node {
     }
     return out;
   }
+  std::vector<Contact> RoutingContacts(std::size_t) const override { return {}; }
   // The unexpired value under a class, decoded.
   std::optional<CapabilityRecord> At(Seconds now, std::string_view capability_class) const {
     auto it = values_.find(ClassKey(capability_class));
@@ -374,6 +375,22 @@ TEST(CapabilityPublisher, LeftClassesSeeTheNewRecordOnceThenExpire) {
   r.load = 3;
   EXPECT_THAT(ErrorText(publisher->Update(r)), HasSubstr("field 'load'"));
   EXPECT_EQ(publisher->record().load, SampleRecord().load);
+}
+
+TEST(CapabilityPublisher, PublishesOnlyUnderTheClassPrefixesAsked) {
+  auto publisher =
+      CapabilityPublisher::Create({.interval = 30, .ttl = 90, .class_prefixes = {"role:"}});
+  ASSERT_TRUE(publisher.ok());
+  StoreNode store;
+  Effects fx;
+  const CapabilityRecord r = SampleRecord();
+  ASSERT_TRUE(publisher->Update(r).ok());
+  std::size_t roles = 0;
+  for (const std::string& c : CapabilityKeys(r)) roles += c.starts_with("role:") ? 1 : 0;
+  ASSERT_GT(CapabilityKeys(r).size(), roles);
+  EXPECT_EQ(publisher->Refresh(0, store, &fx).size(), roles);
+  EXPECT_TRUE(store.At(1, "role:" + r.roles[0]).has_value());
+  EXPECT_FALSE(store.At(1, "cpu:1+").has_value());
 }
 
 // --- Offers and claims -----------------------------------------------------

@@ -135,6 +135,16 @@ class ChordNodeImpl final : public ChordNode {
   std::uint64_t Put(Seconds now, Key key, std::string data, Seconds ttl, Effects* out) override;
   std::uint64_t Get(Seconds now, Key key, Effects* out) override;
   std::vector<StoredValue> StoredValues(Seconds now) const override;
+  std::vector<Contact> RoutingContacts(std::size_t limit) const override {
+    std::vector<Contact> out;
+    auto add = [&](const Contact& c) {
+      if (out.size() >= limit || !c.valid() || c.id == self().id) return;
+      if (std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+    };
+    for (const Contact& c : successor_list()) add(c);
+    for (int i = kFingers - 1; i >= 0; --i) add(finger(i));
+    return out;
+  }
 
  private:
   // --- operations (origin side) ---

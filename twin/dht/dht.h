@@ -133,6 +133,10 @@ class Node {
   virtual bool joined() const = 0;
   // Unexpired values this node holds (tests and metrics).
   virtual std::vector<StoredValue> StoredValues(Seconds now) const = 0;
+  // Up to `limit` distinct peers this node routes through, most useful
+  // first (Chord: successors, then fingers; Kademlia: the closest bucket
+  // first), never itself. For viewers of the overlay.
+  virtual std::vector<Contact> RoutingContacts(std::size_t limit) const = 0;
 };
 
 struct ChordOptions {

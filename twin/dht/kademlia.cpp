@@ -203,6 +203,16 @@ class KademliaNode final : public Node {
   std::uint64_t Put(Seconds now, Key key, std::string data, Seconds ttl, Effects* out) override;
   std::uint64_t Get(Seconds now, Key key, Effects* out) override;
   std::vector<StoredValue> StoredValues(Seconds now) const override;
+  std::vector<Contact> RoutingContacts(std::size_t limit) const override {
+    std::vector<Contact> out;
+    for (int b = table_.bucket_count() - 1; b >= 0 && out.size() < limit; --b) {
+      for (const Contact& c : table_.BucketContents(b)) {
+        if (out.size() == limit) break;
+        out.push_back(c);
+      }
+    }
+    return out;
+  }
 
  private:
   enum class Goal : std::uint8_t { kLookup, kPut, kGet, kJoin, kRefresh, kRepublish };
