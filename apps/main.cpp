@@ -7,7 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "apps/compare_command.h"
+#include "apps/detect_command.h"
 #include "apps/dht_command.h"
+#include "apps/gui_command.h"
 #include "apps/model_command.h"
 #include "apps/scenarios_command.h"
 #include "apps/simulate_command.h"
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
   meshtwin::RegisterCompareCommand(app, &exit_code);
   meshtwin::RegisterSweepCommand(app, &exit_code);
   meshtwin::RegisterDhtCommand(app, &exit_code);
+  meshtwin::RegisterDetectCommand(app, &exit_code);
+  meshtwin::RegisterGuiCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,5 +1,6 @@
 #include "apps/simulate_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "apps/cli_util.h"
 #include "apps/progress_bar.h"
 #include "apps/summary_report.h"
+#include "gui/sim_stream.h"
 #include "scenarios/library.h"
 #include "scenarios/scenario.h"
 #include "sim/simulation.h"
@@ -26,7 +28,33 @@ struct SimulateArgs {
   bool json = false;
   bool quiet = false;
   std::string node_snapshots = "auto";
+  bool stream = false;
 };
+
+// The run's metadata for the --stream header, as RunSimulation will record it.
+ResultsData StreamMetadata(const Scenario& scenario, const Trace& trace, int snapshot_every) {
+  ResultsData meta;
+  meta.scenario_name = scenario.name;
+  meta.scenario_text = scenario.text;
+  for (const std::string& o : scenario.overrides) meta.overrides += o + "\n";
+  meta.policy = scenario.policy;
+  meta.seed = scenario.seed;
+  meta.control_interval = scenario.control_interval;
+  meta.trace_epoch = trace.epoch + trace.start;
+  for (const NodeTypeSpec& t : scenario.node_types) meta.node_types.push_back(t.name);
+  for (const RoleSpec& r : scenario.roles) meta.roles.push_back(r.name);
+  if (meta.roles.empty()) meta.roles.push_back(RoleSpec{}.name);
+  meta.nodes.every = snapshot_every == SimulationOptions::kAutoSnapshots
+                         ? AutoSnapshotEvery(scenario)
+                         : snapshot_every;
+  meta.events = trace.events;
+  for (Event& e : meta.events) {
+    e.start -= trace.start;
+    e.end -= trace.start;
+    e.announced -= trace.start;
+  }
+  return meta;
+}
 
 // --node-snapshots: "auto", "off" or a number of ticks >= 1.
 absl::StatusOr<int> ParseSnapshotEvery(const std::string& text) {
@@ -55,14 +83,35 @@ int RunSimulate(const SimulateArgs& args) {
   if (absl::Status st = CheckOutputPath("--out", args.out); !st.ok()) return ReportError(st);
 
   const Trace trace = BuildTrace(*scenario);
-  ProgressBar progress("simulating", !args.quiet);
+  ProgressBar progress("simulating", !args.quiet && !args.stream);
   SimulationOptions options;
   options.on_progress = [&progress](double f) { progress.Update(f); };
   options.node_snapshot_every = *snapshot_every;
+  // --stream: one JSON line per tick for the GUI (schema: gui/README.md).
+  std::size_t decisions_sent = 0;
+  if (args.stream) {
+    std::printf("%s\n", gui::StreamHeaderLine(StreamMetadata(*scenario, trace, *snapshot_every),
+                                              scenario->duration)
+                            .c_str());
+    std::fflush(stdout);
+    const double duration = scenario->duration;
+    const double interval = scenario->control_interval;
+    options.on_tick = [&decisions_sent, duration, interval](const ResultsData& so_far,
+                                                            std::size_t tick) {
+      const double done = std::min(1.0, (so_far.ticks.time[tick] + interval) / duration);
+      std::printf("%s\n", gui::StreamTickLine(so_far, tick, &decisions_sent, done).c_str());
+      std::fflush(stdout);
+    };
+  }
   absl::StatusOr<ResultsData> results = RunSimulation(*scenario, trace, options);
   progress.Finish();
   if (!results.ok()) return ReportError(results.status());
   if (absl::Status st = WriteResultsFile(args.out, *results); !st.ok()) return ReportError(st);
+  if (args.stream) {
+    std::printf("%s\n", gui::StreamDoneLine(args.out).c_str());
+    std::fflush(stdout);
+    return 0;
+  }
 
   RunReport report;
   report.results = &*results;
@@ -103,6 +152,10 @@ void RegisterSimulateCommand(CLI::App& app, int* exit_code) {
                   "the scenario allows)")
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the summary as one JSON object on stdout");
+  cmd->add_flag("--stream", args->stream,
+                "For viewers: one JSON line per tick on stdout (series, decisions, node "
+                "snapshot, progress), then {\"done\": true, \"results\": PATH}; no table, no "
+                "progress bar (schema: gui/README.md)");
   cmd->add_flag("-q,--quiet", args->quiet, "No table and no progress bar");
   cmd->callback([args, exit_code] { *exit_code = RunSimulate(*args); });
 }

@@ -1,0 +1,61 @@
+// The GUI application: a GLFW window with Dear ImGui panels tiled over it
+// (Debian's ImGui 1.86 has no docking; the tiles are recomputed from the
+// window size each frame and the splits between them can be dragged), the
+// sources, the playback clock and the command loop. Headless screenshot
+// mode renders a fixed number of frames and writes the last one as a PNG.
+//
+//   GuiOptions options;
+//   options.files = {"run.h5"};
+//   options.screenshot = "out.png";
+//   MESHTWIN_RETURN_IF_ERROR(RunGui(options));
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "twin/status.h"
+
+namespace meshtwin::gui {
+
+struct GuiOptions {
+  // Results files: the first is the primary run, the others are overlaid.
+  std::vector<std::string> files;
+  // Start a streamed simulation of this scenario (file or library name;
+  // "default" or "" with `simulate` set for the built-in one) as a source.
+  bool simulate = false;
+  std::string scenario;
+  std::vector<std::string> overrides;  // its --set overrides
+  // The meshtwin binary, for child simulations.
+  std::string binary;
+  // Headless: render `frames` frames and write the last to this PNG (with
+  // a running simulation: at least `frames`, and until the run has ended).
+  std::string screenshot;
+  int frames = 30;
+  int width = 1600, height = 1000;  // window size, pixels
+  std::optional<double> at;         // cursor time, run time s
+  // Plot time window: 0 the whole run, 1 12 h, 2 2 h around the cursor.
+  int plot_window = 0;
+  // Print frame-time statistics on stderr at the end (always with a screenshot).
+  bool frame_stats = false;
+};
+
+// Runs the window until it is closed (or, with a screenshot, for `frames`
+// frames). Bad input (a missing or corrupt results file, an unwritable PNG
+// path) fails before a window opens, naming the file or flag.
+absl::Status RunGui(const GuiOptions& options);
+
+struct FrameStats {
+  std::size_t frames = 0;
+  double mean_ms = 0, p50_ms = 0, p99_ms = 0, max_ms = 0;
+  double fps = 0;  // 1000 / mean_ms
+};
+// Statistics of frame times in milliseconds (nearest-rank percentiles).
+FrameStats ComputeFrameStats(std::vector<double> frame_ms);
+
+// "WxH" -> {W, H}; InvalidArgument naming `flag` unless both are 64..16384.
+absl::StatusOr<std::pair<int, int>> ParseWindowSize(const std::string& flag,
+                                                    const std::string& text);
+
+}  // namespace meshtwin::gui

@@ -1,0 +1,443 @@
+// Unit tests of the GUI's pure logic: axis ticks and labels, snapshot
+// lookup, layout stability, the simulation stream, node table filtering and
+// sorting, plot decimation, frame statistics and the data-source factory.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "gui/app.h"
+#include "gui/data_source.h"
+#include "gui/node_table_model.h"
+#include "gui/plot_widget.h"
+#include "gui/sim_stream.h"
+#include "gui/snapshot_lookup.h"
+#include "gui/time_axis.h"
+#include "gui/topology_layout.h"
+
+namespace meshtwin::gui {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::vector<double> Values(const std::vector<AxisTick>& ticks) {
+  std::vector<double> v;
+  for (const AxisTick& t : ticks) v.push_back(t.value);
+  return v;
+}
+std::vector<std::string> Labels(const std::vector<AxisTick>& ticks) {
+  std::vector<std::string> v;
+  for (const AxisTick& t : ticks) v.push_back(t.label);
+  return v;
+}
+
+TEST(TimeAxisTest, ValueTicksAreNiceNumbersWithSiLabels) {
+  EXPECT_DOUBLE_EQ(NiceStep(100, 5), 20);
+  EXPECT_DOUBLE_EQ(NiceStep(0.9, 3), 0.2);
+  EXPECT_DOUBLE_EQ(NiceStep(0, 5), 1);
+  const auto ticks = ValueTicks(0, 9000, 5);
+  EXPECT_THAT(Values(ticks), ElementsAre(0, 2000, 4000, 6000, 8000));
+  EXPECT_THAT(Labels(ticks), ElementsAre("0", "2k", "4k", "6k", "8k"));
+  EXPECT_THAT(Labels(ValueTicks(0, 1, 4)), ElementsAre("0", "0.2", "0.4", "0.6", "0.8", "1"));
+  EXPECT_TRUE(ValueTicks(5, 5, 4).empty());
+}
+
+TEST(TimeAxisTest, TimeTicksFollowTheClockLadder) {
+  EXPECT_DOUBLE_EQ(TimeStep(86400, 8), 10800);  // a day in 3 h steps
+  EXPECT_DOUBLE_EQ(TimeStep(2 * 86400, 8), 21600);
+  EXPECT_DOUBLE_EQ(TimeStep(600, 10), 60);
+  EXPECT_DOUBLE_EQ(TimeStep(40 * 86400, 2), 2592000);
+  const auto ticks = TimeTicks(0, 86400, 8);
+  EXPECT_EQ(ticks.size(), 9u);
+  EXPECT_EQ(ticks[1].label, "03:00");
+  EXPECT_EQ(ticks.back().label, "1d 00:00");
+  // Ticks land on multiples of the step even when the range does not start on one.
+  EXPECT_THAT(Values(TimeTicks(100, 400, 3)), ElementsAre(120, 240, 360));
+}
+
+TEST(TimeAxisTest, Labels) {
+  EXPECT_EQ(FormatRunTime(144000, 3600), "1d 16:00");
+  EXPECT_EQ(FormatRunTime(172800, 86400), "2d");
+  EXPECT_EQ(FormatRunTime(90, 30), "00:01:30");
+  EXPECT_EQ(FormatRunTimeFull(144135), "1d 16:02:15");
+  EXPECT_EQ(FormatRunTimeFull(-60), "-00:01:00");
+  EXPECT_EQ(FormatCalendar(1700000000, 0), "2023-11-14 22:13:20 UTC");
+  EXPECT_EQ(FormatCalendar(1700000000, 3600), "2023-11-14 23:13:20 UTC");
+  EXPECT_EQ(FormatValue(6500), "6.5k");
+  EXPECT_EQ(FormatValue(0.42), "0.42");
+  EXPECT_EQ(FormatValue(1250000), "1.25M");
+  EXPECT_EQ(FormatValue(12.5), "12.5");
+  EXPECT_EQ(FormatValue(std::nan("")), "-");
+}
+
+// Three snapshots at 0, 60, 120 s: nodes {0,1,2}, {0,1,2,3,4}, {0,2,3,4,5}.
+ResultsData ThreeSnapshots() {
+  ResultsData d;
+  d.node_types = {"small", "medium"};
+  d.roles = {"web", "api"};
+  d.control_interval = 60;
+  d.ticks.time = {0, 60, 120};
+  NodeSnapshots& ns = d.nodes;
+  ns.every = 1;
+  ns.time = {0, 60, 120};
+  const std::vector<std::vector<std::int32_t>> ids = {{0, 1, 2}, {0, 1, 2, 3, 4}, {0, 2, 3, 4, 5}};
+  ns.offset = {0};
+  for (const auto& snap : ids) {
+    for (std::int32_t id : snap) {
+      ns.id.push_back(id);
+      ns.type.push_back(static_cast<std::int16_t>(id % 2));
+      ns.role.push_back(static_cast<std::int16_t>(id < 3 ? 0 : 1));
+      ns.state.push_back(
+          static_cast<std::uint8_t>(id == 5 ? NodeState::kFailed : NodeState::kReady));
+      ns.utilization.push_back(0.1f * static_cast<float>(id + 1));
+      ns.queued.push_back(static_cast<float>(10 * (5 - id)));
+    }
+    ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
+  }
+  return d;
+}
+
+TEST(SnapshotLookupTest, NearestSnapshotAndTick) {
+  const ResultsData d = ThreeSnapshots();
+  EXPECT_EQ(SnapshotIndexAt(d.nodes, -5), 0u);
+  EXPECT_EQ(SnapshotIndexAt(d.nodes, 29), 0u);
+  EXPECT_EQ(SnapshotIndexAt(d.nodes, 30), 0u);  // a tie goes to the earlier one
+  EXPECT_EQ(SnapshotIndexAt(d.nodes, 31), 1u);
+  EXPECT_EQ(SnapshotIndexAt(d.nodes, 1e9), 2u);
+  EXPECT_FALSE(SnapshotIndexAt(NodeSnapshots{}, 0).has_value());
+  EXPECT_EQ(TickIndexAt(d.ticks.time, 59.9), 0u);
+  EXPECT_EQ(TickIndexAt(d.ticks.time, 60), 1u);
+  EXPECT_EQ(TickIndexAt(d.ticks.time, -1), 0u);
+  const SnapshotRows rows = RowsOf(d.nodes, 1);
+  EXPECT_EQ(rows.begin, 3u);
+  EXPECT_EQ(rows.size(), 5u);
+  EXPECT_DOUBLE_EQ(SpanOf(d).end, 180);
+}
+
+TEST(TopologyLayoutTest, NodesKeepTheirPositionsAndNewOnesJoinTheirRole) {
+  ResultsData d = ThreeSnapshots();
+  // Start with the first snapshot only, as a stream would.
+  ResultsData first = d;
+  first.nodes.time.resize(1);
+  first.nodes.offset.resize(2);
+  TopologyLayout layout;
+  EXPECT_EQ(layout.Extend(first), 3u);
+  EXPECT_TRUE(layout.used_force_layout());  // a small star: Boost's FR
+  std::vector<Vec2> before;
+  for (int id = 0; id < 3; ++id) before.push_back(*layout.PositionOf(id));
+  EXPECT_EQ(layout.PositionOf(3), nullptr);
+
+  EXPECT_EQ(layout.Extend(d), 3u);  // 3, 4, 5 appear
+  EXPECT_EQ(layout.Extend(d), 0u);  // nothing new: no work
+  for (int id = 0; id < 3; ++id) {
+    EXPECT_EQ(layout.PositionOf(id)->x, before[id].x) << id;
+    EXPECT_EQ(layout.PositionOf(id)->y, before[id].y) << id;
+  }
+  // New api nodes sit nearer the api hub than the web hub.
+  const Vec2 web = layout.HubPosition(0), api = layout.HubPosition(1);
+  for (int id = 3; id <= 5; ++id) {
+    const Vec2 p = *layout.PositionOf(id);
+    const float to_api = std::hypot(p.x - api.x, p.y - api.y);
+    const float to_web = std::hypot(p.x - web.x, p.y - web.y);
+    EXPECT_LT(to_api, to_web) << id;
+  }
+  // The same data gives the same layout, whatever the order of calls.
+  TopologyLayout again;
+  again.Extend(d);
+  for (int id = 0; id <= 5; ++id) {
+    EXPECT_FLOAT_EQ(again.PositionOf(id)->x, layout.PositionOf(id)->x) << id;
+  }
+}
+
+TEST(TopologyLayoutTest, NodeWithOverlayLinksLandsNearItsNeighbours) {
+  ResultsData d;
+  d.roles = {"default"};
+  d.node_types = {"n"};
+  NodeSnapshots& ns = d.nodes;
+  ns.links = "chord";
+  ns.time = {0, 15};
+  ns.offset = {0};
+  ns.link_offset = {0};
+  // Snapshot 0: a ring of 40 nodes; snapshot 1: node 100 links to 0 and 1.
+  for (int s = 0; s < 2; ++s) {
+    const int n = 40;
+    for (int i = 0; i < n; ++i) {
+      ns.id.push_back(i);
+      ns.type.push_back(0);
+      ns.role.push_back(0);
+      ns.state.push_back(1);
+      ns.utilization.push_back(0.5f);
+      ns.queued.push_back(0);
+      ns.link_from.push_back(i);
+      ns.link_to.push_back((i + 1) % n);
+    }
+    if (s == 1) {
+      ns.id.push_back(100);
+      ns.type.push_back(0);
+      ns.role.push_back(0);
+      ns.state.push_back(0);
+      ns.utilization.push_back(0);
+      ns.queued.push_back(0);
+      for (int to : {0, 1}) {
+        ns.link_from.push_back(100);
+        ns.link_to.push_back(to);
+      }
+    }
+    ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
+    ns.link_offset.push_back(static_cast<std::int64_t>(ns.link_from.size()));
+  }
+  TopologyLayout layout;
+  layout.Extend(d);
+  const Vec2 a = *layout.PositionOf(0), b = *layout.PositionOf(1), p = *layout.PositionOf(100);
+  const float mid_x = 0.5f * (a.x + b.x), mid_y = 0.5f * (a.y + b.y);
+  EXPECT_LT(std::hypot(p.x - mid_x, p.y - mid_y), 3.0f);
+  // It does not sit on top of another node.
+  for (int i = 0; i < 40; ++i) {
+    const Vec2 q = *layout.PositionOf(i);
+    EXPECT_GT(std::hypot(p.x - q.x, p.y - q.y), 0.2f) << i;
+  }
+}
+
+TEST(TopologyLayoutTest, TenThousandNodesArePlacedWithoutForces) {
+  ResultsData d;
+  d.roles = {"default"};
+  d.node_types = {"n"};
+  d.nodes.time = {0};
+  d.nodes.offset = {0, 10000};
+  for (int i = 0; i < 10000; ++i) {
+    d.nodes.id.push_back(i);
+    d.nodes.type.push_back(0);
+    d.nodes.role.push_back(0);
+    d.nodes.state.push_back(1);
+    d.nodes.utilization.push_back(0.5f);
+    d.nodes.queued.push_back(0);
+  }
+  TopologyLayout layout;
+  EXPECT_EQ(layout.Extend(d), 10000u);
+  EXPECT_FALSE(layout.used_force_layout());  // a 10,000-leaf star: the sunflower disc
+  const float extent = layout.max_corner().x - layout.min_corner().x;
+  EXPECT_GT(extent, 150);  // about 2 sqrt(n) spacings across, not a heap
+  EXPECT_LT(extent, 250);
+}
+
+// A run of 3 ticks, 2 decisions and a snapshot at tick 0 and 2, through the
+// stream writer and reader.
+TEST(SimStreamTest, RoundTrip) {
+  ResultsData full = ThreeSnapshots();
+  full.scenario_name = "t";
+  full.policy = "hpa";
+  full.trace_epoch = 1700000000;
+  full.events.push_back({60, std::nan(""), 30, "scenario", "launch", 2.5, "launch at 1 min"});
+  TickSeries& t = full.ticks;
+  t.time = {0, 60, 120};
+  t.demand = {100, 200, std::nan("")};
+  t.arrived = t.capacity = t.served = t.dropped = t.queued = t.utilization = t.latency =
+      t.migrating = {1, 2, 3};
+  t.slo_violated = {0, 1, 0};
+  t.nodes_ready = t.nodes_booting = t.nodes_draining = t.nodes_switching = {3, 5, 5};
+  t.nodes_by_type = {1, 2, 3, 2, 3, 2};
+  t.nodes_by_role = {3, 0, 3, 2, 2, 3};
+  for (auto* m :
+       {&t.served_by_class, &t.dropped_by_class, &t.throttled_by_class, &t.queued_by_class}) {
+    *m = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  }
+  t.demand_by_role = t.utilization_by_role = {1, 2, 3, 4, 5, 6};
+  full.decisions.push_back({60, "hpa", "medium", "scale_out", 2, 3, 5, 0.9, "cpu high"});
+  full.decisions.push_back({120, "hpa", "medium", "scale_in", 1, 5, 4, 0.2, "cpu low"});
+  // Drop the middle snapshot: snapshots at ticks 0 and 2.
+  NodeSnapshots& ns = full.nodes;
+  ns.time = {0, 120};
+  ns.id = {0, 1, 2, 0, 2, 3, 4, 5};
+  ns.type = {0, 1, 0, 0, 0, 1, 0, 1};
+  ns.role = {0, 0, 0, 0, 0, 1, 1, 1};
+  ns.state = {1, 1, 1, 1, 1, 1, 1, 5};
+  ns.utilization = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+  ns.queued = {0, 1, 2, 3, 4, 5, 6, 7};
+  ns.offset = {0, 3, 8};
+
+  std::string stream = StreamHeaderLine(full, 180) + "\n";
+  std::size_t sent = 0;
+  for (std::size_t k = 0; k < 3; ++k) {
+    // What on_tick sees: everything up to tick k.
+    ResultsData so_far = full;
+    TickSeries& st = so_far.ticks;
+    for (auto* v : {&st.time, &st.demand, &st.arrived, &st.capacity, &st.served, &st.dropped,
+                    &st.queued, &st.utilization, &st.latency, &st.migrating}) {
+      v->resize(k + 1);
+    }
+    for (auto* v : {&st.nodes_ready, &st.nodes_booting, &st.nodes_draining, &st.nodes_switching}) {
+      v->resize(k + 1);
+    }
+    st.slo_violated.resize(k + 1);
+    st.nodes_by_type.resize(2 * (k + 1));
+    st.nodes_by_role.resize(2 * (k + 1));
+    for (auto* v :
+         {&st.served_by_class, &st.dropped_by_class, &st.throttled_by_class, &st.queued_by_class}) {
+      v->resize(3 * (k + 1));
+    }
+    st.demand_by_role.resize(2 * (k + 1));
+    st.utilization_by_role.resize(2 * (k + 1));
+    so_far.decisions.resize(k == 0 ? 0 : k);
+    so_far.nodes.time.resize(k < 2 ? 1 : 2);
+    so_far.nodes.offset.resize(so_far.nodes.time.size() + 1);
+    stream += StreamTickLine(so_far, k, &sent, (k + 1) / 3.0) + "\n";
+  }
+  stream += StreamDoneLine("/tmp/x.h5") + "\n";
+
+  StreamDecoder decoder("sim t");
+  // Fed in awkward pieces, as a pipe delivers them.
+  for (std::size_t i = 0; i < stream.size(); i += 37) {
+    const absl::Status st = decoder.Feed(std::string_view(stream).substr(i, 37));
+    ASSERT_TRUE(st.ok()) << st;
+  }
+  const ResultsData& got = decoder.data();
+  EXPECT_TRUE(decoder.done());
+  EXPECT_EQ(decoder.results_path(), "/tmp/x.h5");
+  EXPECT_DOUBLE_EQ(decoder.duration(), 180);
+  EXPECT_EQ(got.scenario_name, "t");
+  EXPECT_THAT(got.roles, ElementsAre("web", "api"));
+  ASSERT_EQ(got.events.size(), 1u);
+  EXPECT_TRUE(std::isnan(got.events[0].end));
+  EXPECT_EQ(got.events[0].text, "launch at 1 min");
+  EXPECT_THAT(got.ticks.time, ElementsAre(0, 60, 120));
+  EXPECT_DOUBLE_EQ(got.ticks.demand[1], 200);
+  EXPECT_TRUE(std::isnan(got.ticks.demand[2]));
+  EXPECT_THAT(got.ticks.queued_by_class, ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8));
+  EXPECT_THAT(got.ticks.nodes_by_role, ElementsAre(3, 0, 3, 2, 2, 3));
+  ASSERT_EQ(got.decisions.size(), 2u);
+  EXPECT_EQ(got.decisions[1].action, "scale_in");
+  EXPECT_THAT(got.nodes.time, ElementsAre(0, 120));
+  EXPECT_THAT(got.nodes.offset, ElementsAre(0, 3, 8));
+  EXPECT_THAT(got.nodes.id, ElementsAre(0, 1, 2, 0, 2, 3, 4, 5));
+  EXPECT_EQ(got.nodes.state.back(), 5);
+  EXPECT_FLOAT_EQ(got.nodes.utilization[7], 0.8f);
+}
+
+TEST(SimStreamTest, MalformedLinesAreErrorsNamingSourceAndLine) {
+  ResultsData meta = ThreeSnapshots();
+  const std::string header = StreamHeaderLine(meta, 180) + "\n";
+  {
+    StreamDecoder d("sim broken");
+    const absl::Status st = d.Feed(header + "\n{\"tick\": 0, oops\n");
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(st.message(), HasSubstr("sim broken: stream line 3: not valid JSON"));
+    EXPECT_FALSE(d.Feed("{}\n").ok());  // sticky
+  }
+  {
+    StreamDecoder d("s");
+    const absl::Status st = d.Feed("{\"tick\": 0}\n");
+    EXPECT_THAT(st.message(), HasSubstr("s: stream line 1: expected the header line first"));
+  }
+  {
+    StreamDecoder d("s");
+    const absl::Status st =
+        d.Feed(header + "{\"tick\": 4, \"progress\": 0.1, \"series\": {}, \"decisions\": []}\n");
+    EXPECT_THAT(st.message(), HasSubstr("stream line 2: tick: expected tick 0, got 4"));
+  }
+  {
+    StreamDecoder d("s");
+    const absl::Status st =
+        d.Feed(header + "{\"tick\": 0, \"progress\": 0.1, \"series\": {\"time\": \"x\"}}\n");
+    EXPECT_THAT(st.message(), HasSubstr("stream line 2: series.time: expected a number"));
+    EXPECT_EQ(d.data().ticks.size(), 0u);  // nothing half-applied
+  }
+}
+
+TEST(NodeTableModelTest, FiltersAndSorts) {
+  const ResultsData d = ThreeSnapshots();
+  // Snapshot 2: ids 0, 2, 3, 4, 5; 5 failed; util 0.1 (id+1); queued 10 (5-id).
+  auto ids = [&](const std::vector<std::size_t>& rows) {
+    std::vector<int> out;
+    for (std::size_t r : rows) out.push_back(d.nodes.id[r]);
+    return out;
+  };
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "", {})), ElementsAre(0, 2, 3, 4, 5));
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "failed", {})), ElementsAre(5));
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "API", {})), ElementsAre(3, 4, 5));
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "util>35%", {})), ElementsAre(3, 4, 5));
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "api util<0.55", {})), ElementsAre(3, 4));
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "queued>=20 medium", {})), ElementsAre(3));
+  EXPECT_THAT(ids(FilterAndSortNodes(d, 2, "", {{NodeColumn::kUtilization, true}})),
+              ElementsAre(5, 4, 3, 2, 0));
+  // By type name (medium before small), then by queued descending.
+  EXPECT_THAT(
+      ids(FilterAndSortNodes(d, 2, "", {{NodeColumn::kType, false}, {NodeColumn::kQueued, true}})),
+      ElementsAre(3, 5, 0, 2, 4));
+  EXPECT_TRUE(FilterAndSortNodes(d, 9, "", {}).empty());
+}
+
+TEST(PlotMathTest, DecimationKeepsSpikesAndBoundsThePointCount) {
+  std::vector<double> x(100000), y(100000, 1.0);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i);
+  y[54321] = 50;
+  y[77777] = -20;
+  const std::vector<XY> out = DecimateMinMax(x, y, 0, 99999, 500);
+  EXPECT_LE(out.size(), 4u * 501);
+  double hi = -1e9, lo = 1e9;
+  for (const XY& p : out) {
+    hi = std::max(hi, p.y);
+    lo = std::min(lo, p.y);
+  }
+  EXPECT_EQ(hi, 50);
+  EXPECT_EQ(lo, -20);
+  // Few points: all of them, plus one either side of the range.
+  EXPECT_EQ(DecimateMinMax(x, y, 10, 20, 500).size(), 13u);
+  EXPECT_DOUBLE_EQ(NiceCeil(9000), 10000);
+  EXPECT_DOUBLE_EQ(NiceCeil(0), 1);
+  EXPECT_DOUBLE_EQ(PeakIn(x, y, 0, 50000), 1);
+}
+
+TEST(AppTest, FrameStatsAndWindowSize) {
+  const FrameStats s = ComputeFrameStats({10, 20, 30, 40});
+  EXPECT_DOUBLE_EQ(s.mean_ms, 25);
+  EXPECT_DOUBLE_EQ(s.p50_ms, 20);
+  EXPECT_DOUBLE_EQ(s.p99_ms, 40);
+  EXPECT_DOUBLE_EQ(s.fps, 40);
+  auto size = ParseWindowSize("--size", "1920x1080");
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(size->first, 1920);
+  for (const char* bad : {"1920", "1920x", "x1080", "10x10", "1920x1080x3", "axb"}) {
+    const auto st = ParseWindowSize("--size", bad);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_THAT(st.status().message(), HasSubstr("--size")) << bad;
+  }
+}
+
+TEST(DataSourceTest, KindsAndErrors) {
+  DataSourceSpec live;
+  live.kind = SourceKind::kLiveManager;
+  live.address = "localhost:7070";
+  const auto st = OpenDataSource(live);
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(st.status().message(), HasSubstr("live bridge (issue 9)"));
+
+  DataSourceSpec missing;
+  missing.path = "/nonexistent/run.h5";
+  const auto m = OpenDataSource(missing);
+  EXPECT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(), HasSubstr("/nonexistent/run.h5"));
+
+  // A results file written and opened again.
+  ResultsData d = ThreeSnapshots();
+  d.scenario_name = "roundtrip";
+  d.ticks = TickSeries{};
+  d.nodes = NodeSnapshots{};
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "meshtwin_gui_test.h5").string();
+  ASSERT_TRUE(WriteResultsFile(path, d).ok());
+  DataSourceSpec file;
+  file.path = path;
+  auto src = OpenDataSource(file);
+  ASSERT_TRUE(src.ok()) << src.status();
+  EXPECT_EQ((*src)->name(), "meshtwin_gui_test.h5");
+  EXPECT_EQ((*src)->kind(), SourceKind::kResultsFile);
+  EXPECT_FALSE((*src)->live());
+  EXPECT_EQ((*src)->data().scenario_name, "roundtrip");
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace meshtwin::gui

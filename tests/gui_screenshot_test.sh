@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Headless GUI test (ctest -L gui): a short simulation, `meshtwin gui
+# --screenshot` on it under xvfb-run (Mesa's llvmpipe), and the PNG checked
+# by gui_png_check: it decodes, has the asked size, is not one colour, and
+# shows the demand line, the capacity line and the forecast band in the
+# palette's colours. Then bad input: a corrupt results file, a bad --size and
+# an unwritable PNG path must each exit non-zero, name the culprit, and leave
+# no PNG. Then a streamed `--sim` run must render too.
+# Usage: tests/gui_screenshot_test.sh MESHTWIN GUI_PNG_CHECK
+set -euo pipefail
+meshtwin=$1
+png_check=$2
+if ! command -v xvfb-run >/dev/null; then
+  echo "FAIL: xvfb-run is not installed (scripts/install-deps.sh installs xvfb xauth libgl1-mesa-dri)" >&2
+  exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+xvfb() { xvfb-run -a -s "-screen 0 1920x1080x24" "$@"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# 1. A screenshot of a real run (6 simulated hours of the built-in default,
+#    which runs the GRU forecaster: the plot has a forecast band).
+"$meshtwin" simulate --set duration=6h -o "$tmp/run.h5" --quiet
+xvfb "$meshtwin" gui "$tmp/run.h5" --screenshot "$tmp/shot.png" --frames 5 --size 1600x1000 --at 3h \
+  2>"$tmp/stats.txt" || { cat "$tmp/stats.txt" >&2; fail "gui --screenshot exited non-zero"; }
+grep -q "frame times over 4 frames" "$tmp/stats.txt" || fail "no frame-time statistics on stderr"
+"$png_check" "$tmp/shot.png" 1600 1000 || fail "the screenshot does not look like the GUI"
+ls "$tmp" | grep -q '\.tmp-' && fail "a temporary PNG was left behind"
+
+# 2. Bad input: one clear error naming the file or flag, non-zero exit, no PNG.
+expect_error() {  # expect_error WHAT-IN-MESSAGE ARGS...
+  local want=$1; shift
+  if xvfb "$meshtwin" gui "$@" 2>"$tmp/err.txt"; then fail "gui $* succeeded"; fi
+  grep -q -- "$want" "$tmp/err.txt" || { cat "$tmp/err.txt" >&2; fail "gui $*: no error naming $want"; }
+}
+printf 'not an HDF5 file\n' >"$tmp/corrupt.h5"
+expect_error "corrupt.h5" "$tmp/corrupt.h5" --screenshot "$tmp/bad.png"
+expect_error "missing.h5" "$tmp/missing.h5" --screenshot "$tmp/bad.png"
+expect_error "--size" "$tmp/run.h5" --screenshot "$tmp/bad.png" --size 12x
+expect_error "--screenshot" "$tmp/run.h5" --screenshot "$tmp/no/such/dir/x.png"
+[[ -e "$tmp/bad.png" ]] && fail "a PNG was written despite bad input"
+
+# 3. A streamed simulation (`--sim`): the screenshot waits for the child's
+#    run to end, so the plots show the streamed ticks and, from the results
+#    file read at the end, the forecasts.
+xvfb "$meshtwin" gui --sim default --set duration=2h --screenshot "$tmp/sim.png" --frames 5 \
+  --size 1600x1000 2>"$tmp/sim.txt" || { cat "$tmp/sim.txt" >&2; fail "gui --sim exited non-zero"; }
+"$png_check" "$tmp/sim.png" 1600 1000 || fail "the --sim screenshot does not show the run"
+ls /tmp | grep -q "meshtwin-gui-" && echo "note: /tmp holds meshtwin-gui-* directories (other runs?)" >&2
+echo "gui screenshot test: OK"
