@@ -129,6 +129,16 @@ std::string CompareTable(const std::string& scenario, const std::vector<std::str
   metric("scale-down events", "scale_down_events", 0);
   metric("migrations", "migrations", 0);
   metric("role switches", "role_switches", 0);
+  // Faults: only when the scenario injects some.
+  const bool faults = std::any_of(s.begin(), s.end(), [](const nlohmann::ordered_json& j) {
+    return j.value("node_failures", 0) + j.value("gray_failures", 0) + j.value("partitions", 0) > 0;
+  });
+  if (faults) {
+    metric("lost to failures", "requests_lost_to_failures", 0);
+    metric("detection mean s", "detection_delay_mean_s", 1);
+    metric("recovery mean s", "recovery_mean_s", 1);
+    metric("replacements", "replacements", 0);
+  }
   const std::string& first = policies.front();
   add("node-hours vs " + first, [&](const nlohmann::ordered_json& j) {
     return Relative(Number(j, "node_hours"), Number(s.front(), "node_hours"));

@@ -98,6 +98,19 @@ nlohmann::ordered_json SummaryJson(const RunReport& report) {
   j["nodes_discovered"] = s.nodes_discovered;
   j["discovery_delay_mean_s"] = Round(s.discovery_delay_mean_s, 3);
   j["discovery_delay_max_s"] = Round(s.discovery_delay_max_s, 3);
+  j["node_failures"] = s.node_failures;
+  j["domain_failures"] = s.domain_failures;
+  j["gray_failures"] = s.gray_failures;
+  j["partitions"] = s.partitions;
+  j["manager_outages"] = s.manager_outages;
+  j["isolations"] = s.isolations;
+  j["replacements"] = s.replacements;
+  j["failures_undetected"] = s.failures_undetected;
+  j["detection_delay_mean_s"] = Round(s.detection_delay_mean_s, 3);
+  j["detection_delay_max_s"] = Round(s.detection_delay_max_s, 3);
+  j["recovery_mean_s"] = Round(s.recovery_mean_s, 3);
+  j["recovery_max_s"] = Round(s.recovery_max_s, 3);
+  j["requests_lost_to_failures"] = std::llround(s.requests_lost_to_failures);
   return j;
 }
 
@@ -160,6 +173,21 @@ std::string SummaryTable(const RunReport& report) {
         s.nodes_discovered > 0 ? fmt::format("{:.1f} s after ready on average, {:.1f} s at most",
                                              s.discovery_delay_mean_s, s.discovery_delay_max_s)
                                : "none came up after the start");
+  }
+  const int failures = s.node_failures + s.gray_failures + s.partitions;
+  if (failures > 0 || s.manager_outages > 0) {
+    row("failures", Thousands(s.node_failures),
+        fmt::format("nodes crashed ({} with a rack or zone), {} gray, {} partitions, {} manager "
+                    "outages",
+                    s.domain_failures, s.gray_failures, s.partitions, s.manager_outages));
+    row("  lost to failures", Thousands(s.requests_lost_to_failures), "requests");
+    row("  detection", fmt::format("{:.0f} s", s.detection_delay_mean_s),
+        fmt::format("mean, {:.0f} s at most; {} never detected", s.detection_delay_max_s,
+                    s.failures_undetected));
+    row("  recovery", fmt::format("{:.0f} s", s.recovery_mean_s),
+        fmt::format("mean to a replacement serving, {:.0f} s at most", s.recovery_max_s));
+    row("  isolations", Thousands(s.isolations),
+        fmt::format("{} replacements", Thousands(s.replacements)));
   }
   out += fmt::format("\n  results: {}   wall time: {:.2f} s\n", report.results_path,
                      report.wall_seconds);

@@ -78,7 +78,14 @@ constexpr F64Series kF64Series[] = {
     {"latency", &TickSeries::latency, "s", "mean latency estimate over the tick"},
     {"migrating", &TickSeries::migrating, "requests",
      "of queued: requests in transit between nodes at the end of the tick"},
+    {"lost", &TickSeries::lost, "requests",
+     "of dropped: requests lost to failures (sent to or queued on crashed nodes, failed by gray "
+     "ones, lost on degraded links)"},
 };
+// Series added in version 3: a version-2 file lacks them (read as zeros).
+bool SinceVersion3(const char* name) {
+  return std::string_view(name) == "lost" || std::string_view(name) == "nodes_failed";
+}
 
 struct I32Series {
   const char* name;
@@ -91,6 +98,8 @@ constexpr I32Series kI32Series[] = {
     {"nodes_draining", &TickSeries::nodes_draining, "nodes told to stop, finishing their queue"},
     {"nodes_switching", &TickSeries::nodes_switching,
      "nodes changing role, serving nothing new until the switch completes"},
+    {"nodes_failed", &TickSeries::nodes_failed,
+     "crashed nodes not yet replaced (the manager may not know yet)"},
 };
 
 // What the columns of a ticks x C matrix are; the dataset carries them as a
@@ -472,6 +481,19 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
     MESHTWIN_RETURN_IF_ERROR(i32("nodes_discovered", s.nodes_discovered));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_mean_s", s.discovery_delay_mean_s));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_max_s", s.discovery_delay_max_s));
+    MESHTWIN_RETURN_IF_ERROR(i32("node_failures", s.node_failures));
+    MESHTWIN_RETURN_IF_ERROR(i32("domain_failures", s.domain_failures));
+    MESHTWIN_RETURN_IF_ERROR(i32("gray_failures", s.gray_failures));
+    MESHTWIN_RETURN_IF_ERROR(i32("partitions", s.partitions));
+    MESHTWIN_RETURN_IF_ERROR(i32("manager_outages", s.manager_outages));
+    MESHTWIN_RETURN_IF_ERROR(i32("isolations", s.isolations));
+    MESHTWIN_RETURN_IF_ERROR(i32("replacements", s.replacements));
+    MESHTWIN_RETURN_IF_ERROR(i32("failures_undetected", s.failures_undetected));
+    MESHTWIN_RETURN_IF_ERROR(f64("detection_delay_mean_s", s.detection_delay_mean_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("detection_delay_max_s", s.detection_delay_max_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("recovery_mean_s", s.recovery_mean_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("recovery_max_s", s.recovery_max_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("requests_lost_to_failures", s.requests_lost_to_failures));
   }
   return absl::OkStatus();
 }
@@ -544,7 +566,7 @@ absl::Status ReadPerClass(const hdf5::Reader& r, hid_t obj, absl::string_view ob
   return absl::OkStatus();
 }
 
-absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, ResultsData& out) {
+absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, std::int32_t version, ResultsData& out) {
   MESHTWIN_ASSIGN_OR_RETURN(Handle g, r.OpenGroup(file, "/", "ticks"));
   TickSeries& t = out.ticks;
   std::vector<hsize_t> dims;
@@ -558,6 +580,10 @@ absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   };
   for (const F64Series& s : kF64Series) {
     if (s.member == &TickSeries::time) continue;
+    if (version < 3 && SinceVersion3(s.name)) {
+      (t.*s.member).assign(n, 0);
+      continue;
+    }
     MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/ticks", s.name, 1, H5T_FLOAT,
                                        H5T_NATIVE_DOUBLE, &(t.*s.member), &dims));
     MESHTWIN_RETURN_IF_ERROR(check_length(s.name));
@@ -566,6 +592,10 @@ absl::Status ReadTicks(const hdf5::Reader& r, hid_t file, ResultsData& out) {
                                      H5T_NATIVE_UINT8, &t.slo_violated, &dims));
   MESHTWIN_RETURN_IF_ERROR(check_length("slo_violated"));
   for (const I32Series& s : kI32Series) {
+    if (version < 3 && SinceVersion3(s.name)) {
+      (t.*s.member).assign(n, 0);
+      continue;
+    }
     MESHTWIN_RETURN_IF_ERROR(ReadArray(r, g.get(), "/ticks", s.name, 1, H5T_INTEGER,
                                        H5T_NATIVE_INT32, &(t.*s.member), &dims));
     MESHTWIN_RETURN_IF_ERROR(check_length(s.name));
@@ -729,7 +759,7 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
   MESHTWIN_RETURN_IF_ERROR(r.ReadStringList(file, "/", "node_types", &out.node_types));
   MESHTWIN_RETURN_IF_ERROR(r.ReadStringList(file, "/", "roles", &out.roles));
 
-  MESHTWIN_RETURN_IF_ERROR(ReadTicks(r, file, out));
+  MESHTWIN_RETURN_IF_ERROR(ReadTicks(r, file, version, out));
 
   {
     std::vector<Column> cols = DecisionColumns();
@@ -796,6 +826,19 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
     MESHTWIN_RETURN_IF_ERROR(i32("nodes_discovered", &s.nodes_discovered));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_mean_s", &s.discovery_delay_mean_s));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_max_s", &s.discovery_delay_max_s));
+    MESHTWIN_RETURN_IF_ERROR(i32("node_failures", &s.node_failures));
+    MESHTWIN_RETURN_IF_ERROR(i32("domain_failures", &s.domain_failures));
+    MESHTWIN_RETURN_IF_ERROR(i32("gray_failures", &s.gray_failures));
+    MESHTWIN_RETURN_IF_ERROR(i32("partitions", &s.partitions));
+    MESHTWIN_RETURN_IF_ERROR(i32("manager_outages", &s.manager_outages));
+    MESHTWIN_RETURN_IF_ERROR(i32("isolations", &s.isolations));
+    MESHTWIN_RETURN_IF_ERROR(i32("replacements", &s.replacements));
+    MESHTWIN_RETURN_IF_ERROR(i32("failures_undetected", &s.failures_undetected));
+    MESHTWIN_RETURN_IF_ERROR(f64("detection_delay_mean_s", &s.detection_delay_mean_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("detection_delay_max_s", &s.detection_delay_max_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("recovery_mean_s", &s.recovery_mean_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("recovery_max_s", &s.recovery_max_s));
+    MESHTWIN_RETURN_IF_ERROR(f64("requests_lost_to_failures", &s.requests_lost_to_failures));
   }
   return absl::OkStatus();
 }

@@ -15,22 +15,24 @@ namespace meshtwin {
 
 // Per-tick series, all of the same length (one entry per control tick).
 struct TickSeries {
-  std::vector<double> time;          // tick start, s
-  std::vector<double> demand;        // offered rate over the tick, requests/s
-  std::vector<double> arrived;       // requests that arrived in the tick
-  std::vector<double> capacity;      // ready capacity, requests/s
-  std::vector<double> served;        // requests completed in the tick
-  std::vector<double> dropped;       // requests dropped in the tick (queue full)
-  std::vector<double> queued;        // requests waiting at the end of the tick
-  std::vector<double> utilization;   // fleet CPU utilisation of ready nodes, 0..1
-  std::vector<double> latency;       // mean latency estimate, s
+  std::vector<double> time;                // tick start, s
+  std::vector<double> demand;              // offered rate over the tick, requests/s
+  std::vector<double> arrived;             // requests that arrived in the tick
+  std::vector<double> capacity;            // ready capacity, requests/s
+  std::vector<double> served;              // requests completed in the tick
+  std::vector<double> dropped;             // requests dropped in the tick (queue full)
+  std::vector<double> queued;              // requests waiting at the end of the tick
+  std::vector<double> utilization;         // fleet CPU utilisation of ready nodes, 0..1
+  std::vector<double> latency;             // mean latency estimate, s
   std::vector<std::uint8_t> slo_violated;  // 1 if the tick missed the SLO
   std::vector<std::int32_t> nodes_ready;
   std::vector<std::int32_t> nodes_booting;
   std::vector<std::int32_t> nodes_draining;
-  std::vector<std::int32_t> nodes_by_type;  // ticks x types, row-major (active = not stopped)
+  std::vector<std::int32_t> nodes_by_type;    // ticks x types, row-major (active = not stopped)
   std::vector<std::int32_t> nodes_switching;  // changing role
-  std::vector<double> migrating;     // of `queued`: requests in transit between nodes
+  std::vector<double> migrating;              // of `queued`: requests in transit between nodes
+  std::vector<double> lost;                   // of `dropped`: requests lost to failures (version 3)
+  std::vector<std::int32_t> nodes_failed;     // crashed nodes not yet replaced (version 3)
   // ticks x kNumClasses (critical, standard, best_effort), row-major, requests.
   std::vector<double> served_by_class;
   std::vector<double> dropped_by_class;    // includes throttled_by_class
@@ -49,7 +51,8 @@ struct DecisionRecord {
   double time = 0;
   std::string policy;
   std::string node_type;
-  std::string action;         // ToString(ActionKind): scale_out, scale_in, change_role, migrate, set_admission
+  std::string
+      action;  // ToString(ActionKind): scale_out, scale_in, change_role, migrate, set_admission
   std::int32_t count = 0;
   std::int32_t replicas_before = 0;
   std::int32_t replicas_after = 0;
@@ -60,11 +63,11 @@ struct DecisionRecord {
 // The forecasts the control loop received (empty when the scenario runs no
 // forecaster). Matrices are origins x horizons, row-major.
 struct ForecastSeries {
-  std::string model;               // e.g. "holt-winters", "gru"
-  std::vector<double> horizons;    // s ahead of the origin
-  std::vector<double> time;        // forecast origins, run time
+  std::string model;             // e.g. "holt-winters", "gru"
+  std::vector<double> horizons;  // s ahead of the origin
+  std::vector<double> time;      // forecast origins, run time
   std::vector<double> p10, p50, p90;
-  std::vector<double> actual;      // the demand that came (NaN past the end of the run)
+  std::vector<double> actual;  // the demand that came (NaN past the end of the run)
 
   std::size_t size() const { return time.size(); }
 };
@@ -74,7 +77,7 @@ struct RetrainRow {
   double time = 0;
   std::int32_t samples = 0;
   double old_mae = 0, new_mae = 0;
-  std::int32_t accepted = 0;       // 1 if the new model replaced the old one
+  std::int32_t accepted = 0;  // 1 if the new model replaced the old one
   std::string reason;
 };
 
@@ -84,17 +87,17 @@ struct RetrainRow {
 // node not stopped, by ascending id) and the overlay links
 // [link_offset[s], link_offset[s+1]) of the link arrays.
 struct NodeSnapshots {
-  std::int32_t every = 0;             // ticks between snapshots; 0: none recorded
-  std::vector<double> time;           // tick start, s
-  std::vector<std::int64_t> offset;   // size() + 1 entries (empty when no snapshots)
-  std::vector<std::int32_t> id;       // node id, stable for the node's life
-  std::vector<std::int16_t> type;     // index into ResultsData::node_types
-  std::vector<std::int16_t> role;     // index into ResultsData::roles (switching: the next role)
-  std::vector<std::uint8_t> state;    // NodeState
-  std::vector<float> utilization;     // over the tick, 0..1
-  std::vector<float> queued;          // requests waiting on the node at the end of the tick
+  std::int32_t every = 0;            // ticks between snapshots; 0: none recorded
+  std::vector<double> time;          // tick start, s
+  std::vector<std::int64_t> offset;  // size() + 1 entries (empty when no snapshots)
+  std::vector<std::int32_t> id;      // node id, stable for the node's life
+  std::vector<std::int16_t> type;    // index into ResultsData::node_types
+  std::vector<std::int16_t> role;    // index into ResultsData::roles (switching: the next role)
+  std::vector<std::uint8_t> state;   // NodeState
+  std::vector<float> utilization;    // over the tick, 0..1
+  std::vector<float> queued;         // requests waiting on the node at the end of the tick
   // Links of the discovery overlay between nodes (node ids; none without a DHT).
-  std::string links;                  // "" (none), "chord" or "kademlia"
+  std::string links;                      // "" (none), "chord" or "kademlia"
   std::vector<std::int64_t> link_offset;  // size() + 1 entries when links is set
   std::vector<std::int32_t> link_from, link_to;
 
@@ -103,12 +106,12 @@ struct NodeSnapshots {
 
 struct ResultsData {
   std::string scenario_name;
-  std::string scenario_text;   // the scenario YAML as loaded
-  std::string overrides;       // the --set overrides, one per line
+  std::string scenario_text;  // the scenario YAML as loaded
+  std::string overrides;      // the --set overrides, one per line
   std::string policy;
   std::uint64_t seed = 0;
   double control_interval = 0;
-  double trace_epoch = 0;      // UTC unix time of run time 0 (the trace's calendar)
+  double trace_epoch = 0;  // UTC unix time of run time 0 (the trace's calendar)
   std::vector<std::string> node_types;
   std::vector<std::string> roles;  // role names ("default" when the scenario has none)
   TickSeries ticks;

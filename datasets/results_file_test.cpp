@@ -61,6 +61,8 @@ ResultsData Filled(std::size_t ticks = 100) {
     }
     t.nodes_switching.push_back(static_cast<std::int32_t>(i % 4));
     t.migrating.push_back(i % 6 == 0 ? 0.125 * x : 0);
+    t.lost.push_back(i % 9 == 0 ? 0.5 * x : 0);
+    t.nodes_failed.push_back(static_cast<std::int32_t>(i % 3));
     // Columns critical, standard, best_effort: different in every cell.
     for (int c = 0; c < kNumClasses; ++c) {
       t.served_by_class.push_back(1000 * (c + 1) + x);
@@ -158,6 +160,8 @@ void ExpectEqual(const ResultsData& a, const ResultsData& b) {
   EXPECT_EQ(a.roles, b.roles);
   EXPECT_EQ(a.ticks.nodes_switching, b.ticks.nodes_switching);
   EXPECT_EQ(a.ticks.migrating, b.ticks.migrating);
+  EXPECT_EQ(a.ticks.lost, b.ticks.lost);
+  EXPECT_EQ(a.ticks.nodes_failed, b.ticks.nodes_failed);
   EXPECT_EQ(a.ticks.served_by_class, b.ticks.served_by_class);
   EXPECT_EQ(a.ticks.dropped_by_class, b.ticks.dropped_by_class);
   EXPECT_EQ(a.ticks.throttled_by_class, b.ticks.throttled_by_class);
@@ -553,6 +557,9 @@ TEST_F(ResultsFileTest, AVersion2FileWithoutNodeSnapshotsIsStillRead) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->nodes.every, 0);
   EXPECT_EQ(r->ticks.size(), 8u);
+  // Version 2 had no failures: their series read as zeros.
+  EXPECT_EQ(r->ticks.lost, std::vector<double>(8, 0));
+  EXPECT_EQ(r->ticks.nodes_failed, std::vector<std::int32_t>(8, 0));
 }
 
 // Three snapshots of a small fleet: 2, 3 and 0 nodes, with overlay links.

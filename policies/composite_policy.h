@@ -1,7 +1,7 @@
 // Policies compose: a scaling policy (hpa, predictive, oracle, or none) plus
-// any of admission control, workload shifting and role assignment. Each
-// decides on the same observation; their plans are concatenated in the order
-// scaling, roles, shifting, admission.
+// any of admission control, workload shifting, role assignment and
+// remediation. Each decides on the same observation; their plans are
+// concatenated in the order scaling, roles, shifting, admission, remediation.
 #pragma once
 
 #include <memory>

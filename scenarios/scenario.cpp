@@ -632,13 +632,311 @@ absl::Status ReadDht(const Reporter& r, const Item& item, Seconds control_interv
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------------------------
+// faults: (twin/faults.h).
+
+constexpr int kMaxRacks = 10000;  // zones x racks_per_zone
+
+std::string Plural(long long n, absl::string_view noun) {
+  return absl::StrCat(n, " ", noun, n == 1 ? "" : "s");
+}
+
+// What reading one fault needs besides its own keys.
+struct FaultContext {
+  const Reporter& r;
+  Seconds duration;  // the run's
+  const std::vector<NodeTypeSpec>& types;
+  const TopologySpec& topology;  // read before any fault
+};
+
+// `type: medium`: the index of that node type.
+absl::Status ReadFaultType(const FaultContext& f, const Section& s, int* out) {
+  const Item* item = s.Find("type");
+  if (item == nullptr) return absl::OkStatus();
+  std::string name;
+  MESHTWIN_RETURN_IF_ERROR(ReadString(f.r, *item, &name));
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < f.types.size(); ++i) {
+    if (f.types[i].name == name) {
+      *out = static_cast<int>(i);
+      return absl::OkStatus();
+    }
+    names.push_back(f.types[i].name);
+  }
+  return f.r.FailAgainst(item->mark, item->path, {"node_types"},
+                         absl::StrCat("expected a node type name (", absl::StrJoin(names, ", "),
+                                      "), got ", Describe(item->node)));
+}
+
+// `at`: required, within the run.
+absl::Status ReadFaultAt(const FaultContext& f, const Section& s, Seconds* out) {
+  const std::string range = absl::StrCat("a duration in [0s, ", FormatDuration(f.duration), "]");
+  const Item* at = s.Find("at");
+  if (at == nullptr) return s.Missing("at", absl::StrCat(range, ", when the fault strikes"));
+  MESHTWIN_RETURN_IF_ERROR(ReadDuration(f.r, *at, AtLeast(0), out));
+  if (*out > f.duration) {
+    return f.r.FailAgainst(
+        at->mark, at->path, {"duration", "trace.file"},
+        absl::StrCat("expected ", range, " (within the run's duration), got ", Describe(at->node)));
+  }
+  return absl::OkStatus();
+}
+
+// `duration`: how long a fault lasts, > 0 or `forever` (the default).
+absl::Status ReadFaultDuration(const FaultContext& f, const Section& s, Seconds* out) {
+  const Item* item = s.Find("duration");
+  if (item == nullptr) return absl::OkStatus();
+  constexpr absl::string_view kExpected = "forever or a duration > 0s such as 10m or 2h";
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(f.r, *item, kExpected));
+  if (item->node.Scalar() == "forever") {
+    *out = kForever;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Seconds> value = ParseDuration(item->node.Scalar());
+  if (!value.ok() || !(*value > 0)) {
+    return f.r.Fail(*item, absl::StrCat("expected ", kExpected, ", got ", Describe(item->node)));
+  }
+  *out = *value;
+  return absl::OkStatus();
+}
+
+// A zone or rack index, checked against faults.topology.
+absl::Status ReadDomainIndex(const FaultContext& f, const Item& item, bool rack, int* out) {
+  const TopologySpec& t = f.topology;
+  const long long count = rack ? static_cast<long long>(t.zones) * t.racks_per_zone : t.zones;
+  const std::string expected =
+      rack ? absl::StrCat("a rack index in [0, ", count - 1, "] (faults.topology has ",
+                          Plural(count, "rack"), ": ", Plural(t.zones, "zone"), " of ",
+                          t.racks_per_zone, ")")
+           : absl::StrCat("a zone index in [0, ", count - 1, "] (faults.topology has ",
+                          Plural(count, "zone"), ")");
+  long long value = -1;
+  if (!item.node.IsScalar() || !ParseWhole(item.node.Scalar(), &value) || value < 0 ||
+      value >= count) {
+    // The keys the bound came from, so that a --set of one is blamed.
+    std::vector<std::string> bound = {"faults.topology.zones"};
+    if (rack) bound.push_back("faults.topology.racks_per_zone");
+    return f.r.FailAgainst(item.mark, item.path, bound,
+                           absl::StrCat("expected ", expected, ", got ", Describe(item.node)));
+  }
+  *out = static_cast<int>(value);
+  return absl::OkStatus();
+}
+
+// Exactly one of `zone: Z`, `rack: R`, `aggregation: {zone: Z, switch: 0|1}`.
+absl::Status ReadFailureDomain(const FaultContext& f, const Section& s, FailureDomain* out) {
+  constexpr absl::string_view kKeys[] = {"zone", "rack", "aggregation"};
+  constexpr absl::string_view kExpected = "exactly one of zone, rack or aggregation";
+  std::vector<absl::string_view> given;
+  for (absl::string_view key : kKeys) {
+    if (s.Find(key) != nullptr) given.push_back(key);
+  }
+  if (given.empty()) {
+    return f.r.Fail(s.self(),
+                    absl::StrCat("expected ", kExpected, " (the failure domain), got none"));
+  }
+  if (given.size() > 1) {
+    // Reported at the one written last: the one that made it two.
+    std::sort(given.begin(), given.end(), [&s](absl::string_view a, absl::string_view b) {
+      return s.Find(a)->mark.pos < s.Find(b)->mark.pos;
+    });
+    return s.FailAgainst(
+        given.back(), {given.front()},
+        absl::StrCat("expected ", kExpected, ", got ", absl::StrJoin(given, " and ")));
+  }
+  const Item& item = *s.Find(given.front());
+  if (given.front() == "zone") {
+    out->kind = FailureDomain::Kind::kZone;
+    return ReadDomainIndex(f, item, false, &out->index);
+  }
+  if (given.front() == "rack") {
+    out->kind = FailureDomain::Kind::kRack;
+    return ReadDomainIndex(f, item, true, &out->index);
+  }
+  out->kind = FailureDomain::Kind::kAggregation;
+  MESHTWIN_ASSIGN_OR_RETURN(Section as, Section::Open(f.r, item, {"zone", "switch"}));
+  const Item* zone = as.Find("zone");
+  if (zone == nullptr) return as.Missing("zone", "a zone index");
+  MESHTWIN_RETURN_IF_ERROR(ReadDomainIndex(f, *zone, false, &out->index));
+  return as.Int("switch", Closed(0, 1), &out->switch_index);
+}
+
+// `latency: 20` or `20x`: a factor on the links' latency.
+absl::Status ReadLatencyFactor(const FaultContext& f, const Section& s, double* out) {
+  const Item* item = s.Find("latency");
+  if (item == nullptr) return absl::OkStatus();
+  constexpr absl::string_view kExpected = "a latency factor >= 1 such as 20 or 20x";
+  MESHTWIN_RETURN_IF_ERROR(ExpectScalar(f.r, *item, kExpected));
+  absl::string_view text = item->node.Scalar();
+  if (!text.empty() && (text.back() == 'x' || text.back() == 'X')) text.remove_suffix(1);
+  double value = 0;
+  if (!ParseWhole(text, &value) || !std::isfinite(value) || value < 1) {
+    return f.r.Fail(*item, absl::StrCat("expected ", kExpected, ", got ", Describe(item->node)));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+// The elements of faults.KEY, each opened as a section with `keys`.
+absl::StatusOr<std::vector<Section>> FaultList(const FaultContext& f, const Section& faults,
+                                               absl::string_view key,
+                                               std::vector<absl::string_view> keys) {
+  std::vector<Section> out;
+  const Item* list = faults.Find(key);
+  if (list == nullptr) return out;
+  MESHTWIN_ASSIGN_OR_RETURN(
+      std::vector<Item> items,
+      ListItems(f.r, *list, absl::StrCat("a list of {", absl::StrJoin(keys, ", "), "}")));
+  for (const Item& item : items) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(f.r, item, keys));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+absl::Status ReadDetection(const Reporter& r, const Item& item, DetectionSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Section s,
+                            Section::Open(r, item,
+                                          {"heartbeat_misses", "replace", "anomaly", "threshold",
+                                           "max_isolations", "window", "max_isolated_fraction"}));
+  MESHTWIN_RETURN_IF_ERROR(s.Int("heartbeat_misses", Closed(1, 100000), &out->heartbeat_misses));
+  MESHTWIN_RETURN_IF_ERROR(s.Bool("replace", &out->replace));
+  if (const Item* anomaly = s.Find("anomaly")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *anomaly, &out->anomaly));
+    if (out->anomaly != "robust-z" && out->anomaly != "forecast-residual" &&
+        out->anomaly != "none") {
+      return r.Fail(*anomaly, absl::StrCat("expected robust-z, forecast-residual or none, got ",
+                                           Describe(anomaly->node)));
+    }
+  }
+  MESHTWIN_RETURN_IF_ERROR(s.Number("threshold", AtLeast(0), &out->threshold));
+  MESHTWIN_RETURN_IF_ERROR(s.Int("max_isolations", Closed(0, 100000), &out->max_isolations));
+  MESHTWIN_RETURN_IF_ERROR(s.Duration("window", Above(0), &out->window));
+  MESHTWIN_RETURN_IF_ERROR(
+      s.Number("max_isolated_fraction", Closed(0, 1), &out->max_isolated_fraction));
+  return absl::OkStatus();
+}
+
+// The faults: section; present (even empty) turns fault injection on.
+absl::Status ReadFaults(const Reporter& r, const Item& item, const Scenario& scenario,
+                        FaultsSpec* out) {
+  MESHTWIN_ASSIGN_OR_RETURN(Section s, Section::Open(r, item,
+                                                     {"topology", "mtbf", "crashes", "domains",
+                                                      "gray", "links", "manager", "detection"}));
+  out->enabled = true;
+  TopologySpec& topology = out->topology;
+  if (const Item* t = s.Find("topology")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section ts,
+                              Section::Open(r, *t, {"zones", "racks_per_zone", "hop_latency"}));
+    MESHTWIN_RETURN_IF_ERROR(ts.Int("zones", Closed(1, kMaxRacks), &topology.zones));
+    MESHTWIN_RETURN_IF_ERROR(
+        ts.Int("racks_per_zone", Closed(1, kMaxRacks), &topology.racks_per_zone));
+    const long long racks = static_cast<long long>(topology.zones) * topology.racks_per_zone;
+    if (racks > kMaxRacks) {
+      return ts.FailAgainst(
+          "racks_per_zone", {"zones"},
+          absl::StrCat("expected at most ", kMaxRacks,
+                       " racks in all (zones x racks_per_zone), got ", topology.zones, " x ",
+                       topology.racks_per_zone, " = ", racks));
+    }
+    MESHTWIN_RETURN_IF_ERROR(ts.Duration("hop_latency", AtLeast(0), &topology.hop_latency));
+  }
+  const FaultContext f{r, scenario.duration, scenario.node_types, topology};
+
+  if (const Item* m = s.Find("mtbf")) {
+    std::vector<absl::string_view> names;
+    for (const NodeTypeSpec& t : scenario.node_types) names.push_back(t.name);
+    MESHTWIN_ASSIGN_OR_RETURN(Section ms, Section::Open(r, *m, names));
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (ms.Find(names[i]) == nullptr) continue;
+      MtbfSpec& spec = out->mtbf.emplace_back();
+      spec.node_type = static_cast<int>(i);
+      MESHTWIN_RETURN_IF_ERROR(ms.Duration(names[i], Above(0), &spec.mtbf));
+    }
+  }
+
+  MESHTWIN_ASSIGN_OR_RETURN(std::vector<Section> crashes,
+                            FaultList(f, s, "crashes", {"at", "count", "type"}));
+  for (const Section& cs : crashes) {
+    CrashSpec& spec = out->crashes.emplace_back();
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultAt(f, cs, &spec.at));
+    MESHTWIN_RETURN_IF_ERROR(cs.Int("count", Closed(1, kMaxNodesPerType), &spec.count));
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultType(f, cs, &spec.node_type));
+  }
+
+  MESHTWIN_ASSIGN_OR_RETURN(
+      std::vector<Section> domains,
+      FaultList(f, s, "domains", {"at", "zone", "rack", "aggregation", "duration"}));
+  for (const Section& ds : domains) {
+    DomainFailureSpec& spec = out->domains.emplace_back();
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultAt(f, ds, &spec.at));
+    MESHTWIN_RETURN_IF_ERROR(ReadFailureDomain(f, ds, &spec.domain));
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultDuration(f, ds, &spec.duration));
+  }
+
+  MESHTWIN_ASSIGN_OR_RETURN(
+      std::vector<Section> gray,
+      FaultList(f, s, "gray", {"at", "count", "type", "speed", "error_rate", "duration"}));
+  for (const Section& gs : gray) {
+    GraySpec& spec = out->gray.emplace_back();
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultAt(f, gs, &spec.at));
+    MESHTWIN_RETURN_IF_ERROR(gs.Int("count", Closed(1, kMaxNodesPerType), &spec.count));
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultType(f, gs, &spec.node_type));
+    MESHTWIN_RETURN_IF_ERROR(gs.Number("speed", Range{0, 1, true, false}, &spec.speed));
+    MESHTWIN_RETURN_IF_ERROR(gs.Number("error_rate", Closed(0, 1), &spec.error_rate));
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultDuration(f, gs, &spec.duration));
+    if (spec.speed >= 1 && spec.error_rate <= 0) {
+      const Item& self = gs.self();
+      return r.FailAgainst(self.mark, self.path,
+                           {ChildPath(self.path, "speed"), ChildPath(self.path, "error_rate")},
+                           "expected speed < 1 or error_rate > 0 (a gray failure must slow nodes "
+                           "or fail requests), got speed 1 and error_rate 0");
+    }
+  }
+
+  MESHTWIN_ASSIGN_OR_RETURN(
+      std::vector<Section> links,
+      FaultList(f, s, "links",
+                {"at", "zone", "rack", "aggregation", "latency", "loss", "cut", "duration"}));
+  for (const Section& ls : links) {
+    LinkFaultSpec& spec = out->links.emplace_back();
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultAt(f, ls, &spec.at));
+    MESHTWIN_RETURN_IF_ERROR(ReadFailureDomain(f, ls, &spec.domain));
+    MESHTWIN_RETURN_IF_ERROR(ReadLatencyFactor(f, ls, &spec.latency));
+    MESHTWIN_RETURN_IF_ERROR(ls.Number("loss", Range{0, 1, false, true}, &spec.loss));
+    MESHTWIN_RETURN_IF_ERROR(ls.Bool("cut", &spec.cut));
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultDuration(f, ls, &spec.duration));
+    if (spec.latency <= 1 && spec.loss <= 0 && !spec.cut) {
+      const Item& self = ls.self();
+      return r.FailAgainst(self.mark, self.path,
+                           {ChildPath(self.path, "latency"), ChildPath(self.path, "loss"),
+                            ChildPath(self.path, "cut")},
+                           "expected latency > 1, loss > 0 or cut: true (a link fault must change "
+                           "something), got none of them");
+    }
+  }
+
+  MESHTWIN_ASSIGN_OR_RETURN(std::vector<Section> manager,
+                            FaultList(f, s, "manager", {"at", "duration"}));
+  for (const Section& ms : manager) {
+    ManagerCrashSpec& spec = out->manager.emplace_back();
+    MESHTWIN_RETURN_IF_ERROR(ReadFaultAt(f, ms, &spec.at));
+    MESHTWIN_RETURN_IF_ERROR(ms.Duration("duration", Above(0), &spec.duration));
+  }
+
+  if (const Item* detection = s.Find("detection")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadDetection(r, *detection, &out->detection));
+  }
+  return absl::OkStatus();
+}
+
 // The whole document, in key order of default.yaml.
 absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
   MESHTWIN_ASSIGN_OR_RETURN(
       Section top, Section::Open(r, root,
                                  {"name", "description", "seed", "duration", "control_interval",
                                   "platform", "node_types", "workload", "roles", "slo", "trace",
-                                  "forecast", "dht", "policy"}));
+                                  "forecast", "dht", "faults", "policy"}));
   const Item* name = top.Find("name");
   if (name == nullptr) return top.Missing("name", "a scenario name");
   MESHTWIN_RETURN_IF_ERROR(ReadString(r, *name, &out->name));
@@ -725,6 +1023,11 @@ absl::Status ReadScenario(const Reporter& r, const Item& root, Scenario* out) {
           absl::StrCat("expected a duration <= the run's duration (", FormatDuration(out->duration),
                        "), got ", FormatDuration(out->control_interval)));
     }
+  }
+  // After the trace, which may have set the run's duration the faults' times
+  // are checked against.
+  if (const Item* faults = top.Find("faults")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadFaults(r, *faults, *out, &out->faults));
   }
   return ReadPolicy(r, top, out);
 }
@@ -959,6 +1262,19 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, con
     parts.push_back(std::make_unique<ShiftingPolicy>(scenario.shifting));
   if (scenario.admission_enabled) {
     parts.push_back(std::make_unique<AdmissionPolicy>(scenario.admission));
+  }
+  // With faults, the control loop heals: silent nodes are replaced, suspects
+  // isolated then replaced.
+  if (scenario.faults.enabled) {
+    RemediationOptions options;
+    options.detection = scenario.faults.detection;
+    absl::StatusOr<std::unique_ptr<RemediationPolicy>> remediation =
+        RemediationPolicy::Create(options);
+    if (!remediation.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(scenario.source, ": faults.detection: ", remediation.status().message()));
+    }
+    parts.push_back(*std::move(remediation));
   }
   if (parts.size() == 1) return std::move(parts.front());
   return std::unique_ptr<Policy>(std::make_unique<CompositePolicy>(std::move(parts)));

@@ -18,16 +18,18 @@
 #include "policies/hpa_policy.h"
 #include "policies/oracle_policy.h"
 #include "policies/predictive_policy.h"
+#include "policies/remediation_policy.h"
 #include "policies/role_policy.h"
 #include "policies/shifting_policy.h"
+#include "twin/faults.h"
 #include "twin/status.h"
 #include "twin/types.h"
 
 namespace meshtwin {
 
 struct PlatformSpec {
-  Seconds link_latency = 50e-6;   // per host link
-  double link_bandwidth = 1.25e9; // bytes/s per host link (10 Gbit/s)
+  Seconds link_latency = 50e-6;    // per host link
+  double link_bandwidth = 1.25e9;  // bytes/s per host link (10 Gbit/s)
 };
 
 // Where a scenario's demand comes from: exactly one of `synthetic` (the
@@ -37,12 +39,12 @@ struct TraceSpec {
   enum class Kind { kSynthetic, kFile, kPreset };
   Kind kind = Kind::kSynthetic;
   DiurnalParams synthetic;
-  std::string file;            // as written in the scenario
-  std::string resolved_file;   // relative to the scenario file's directory
-  std::string format = "auto"; // auto | csv | hdf5 | prometheus-json
-  CsvImportOptions import;     // time_col, value_col, scale, step, agg, fill, missing, ...
+  std::string file;             // as written in the scenario
+  std::string resolved_file;    // relative to the scenario file's directory
+  std::string format = "auto";  // auto | csv | hdf5 | prometheus-json
+  CsvImportOptions import;      // time_col, value_col, scale, step, agg, fill, missing, ...
   std::string preset;
-  std::string events_file;     // events (CSV or JSON lines) attached to a file trace
+  std::string events_file;  // events (CSV or JSON lines) attached to a file trace
   // The trace a file or preset gave, loaded and validated with the scenario.
   std::shared_ptr<const Trace> loaded;
 };
@@ -50,11 +52,12 @@ struct TraceSpec {
 // The forecaster the control loop runs (absent: none; the HPA needs none).
 struct ForecastSpec {
   bool enabled = false;
-  std::string model = "holt-winters";  // naive | seasonal-naive | holt-winters | lstm | gru | a file
-  std::string model_file;              // resolved path when `model` names a file
+  std::string model =
+      "holt-winters";      // naive | seasonal-naive | holt-winters | lstm | gru | a file
+  std::string model_file;  // resolved path when `model` names a file
   std::vector<Seconds> horizons = {300, 1800, 7200};
-  Seconds step = 300;                  // sample step the model works at (named models)
-  Seconds warmup = 86400;              // history before the first forecast (and a named model's fit)
+  Seconds step = 300;      // sample step the model works at (named models)
+  Seconds warmup = 86400;  // history before the first forecast (and a named model's fit)
   bool retrain = true;
   Seconds retrain_cooldown = 6 * 3600;
   Seconds retrain_window = 7 * 86400;
@@ -67,7 +70,7 @@ struct DhtSpec {
   std::string protocol = "none";  // none | chord | kademlia
   Seconds refresh = 30;           // a node re-publishes its record this often
   Seconds ttl = 90;               // a record lives this long unless refreshed (> refresh)
-  Seconds query_every = 0;        // the manager reads every role's records this often (0: each tick)
+  Seconds query_every = 0;  // the manager reads every role's records this often (0: each tick)
   bool enabled() const { return protocol != "none"; }
 };
 
@@ -87,11 +90,12 @@ struct Scenario {
   TraceSpec trace;
   ForecastSpec forecast;
   DhtSpec dht;
-  std::vector<RoleSpec> roles;         // empty: one implicit role
-  std::string policy = "hpa";          // the scaling policy: hpa | predictive | oracle | none
-  HpaOptions hpa;  // node_type, min_replicas, max_replicas filled from the pool
-  PredictiveOptions predictive;        // min/max filled from the pool
-  OracleOptions oracle;                // min/max filled from the pool
+  FaultsSpec faults;             // on when a `faults:` section is present
+  std::vector<RoleSpec> roles;   // empty: one implicit role
+  std::string policy = "hpa";    // the scaling policy: hpa | predictive | oracle | none
+  HpaOptions hpa;                // node_type, min_replicas, max_replicas filled from the pool
+  PredictiveOptions predictive;  // min/max filled from the pool
+  OracleOptions oracle;          // min/max filled from the pool
   bool admission_enabled = false;
   AdmissionOptions admission;
   bool shifting_enabled = false;
@@ -119,7 +123,8 @@ std::string_view DefaultScenarioText();
 Trace BuildTrace(const Scenario& scenario);
 
 // The policy a scenario names (its scaling policy composed with admission
-// control, shifting and role assignment when they are on), ready to run.
+// control, shifting and role assignment when they are on, and remediation
+// when it has faults), ready to run.
 // `trace` is what the oracle looks ahead in.
 absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, const Trace& trace);
 

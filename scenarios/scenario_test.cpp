@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "scenarios/library.h"
 
 namespace meshtwin {
 namespace {
@@ -477,6 +478,169 @@ std::vector<BadCase> BadCases() {
        Base("seed: x\n"),
        {"duration=2h"},
        {"bad.yaml:8:7: seed: expected an integer"}},
+
+      // faults: (twin/faults.h); the section starts on line 8.
+      {"FaultsUnknownKey",
+       Base("faults:\n  crashs: []\n"),
+       {},
+       {"bad.yaml:9:3: faults.crashs: expected one of topology, mtbf, crashes, domains, gray, "
+        "links, manager, detection, got an unknown key (did you mean crashes?)"}},
+      {"FaultsNotAMapping",
+       Base("faults: on\n"),
+       {},
+       {"bad.yaml:8:9: faults: expected a mapping with keys topology,", "got on"}},
+      {"FaultsMtbfUnknownType",
+       Base("faults:\n  mtbf: {webb: 1d}\n"),
+       {},
+       {"bad.yaml:9:10: faults.mtbf.webb: expected one of web, got an unknown key (did you mean "
+        "web?)"}},
+      {"FaultsMtbfZero",
+       Base("faults:\n  mtbf: {web: 0s}\n"),
+       {},
+       {"bad.yaml:9:15: faults.mtbf.web: expected a duration > 0s, got 0s"}},
+      {"FaultsCrashUnknownType",
+       Base("faults:\n  crashes:\n    - {at: 1h, type: huge}\n"),
+       {},
+       {"bad.yaml:10:22: faults.crashes[0].type: expected a node type name (web), got huge"}},
+      {"FaultsCrashCountZero",
+       Base("faults:\n  crashes:\n    - {at: 1h, count: 0}\n"),
+       {},
+       {"bad.yaml:10:23: faults.crashes[0].count: expected an integer in [1, 100000], got 0"}},
+      {"FaultsCrashesNotAList",
+       Base("faults:\n  crashes: {at: 1h}\n"),
+       {},
+       {"bad.yaml:9:3: faults.crashes: expected a list of {at, count, type}, got a mapping"}},
+      {"FaultsNegativeAt",
+       Base("faults:\n  crashes:\n    - {at: 1h}\n    - {at: -1h}\n"),
+       {},
+       {"bad.yaml:11:12: faults.crashes[1].at: expected a duration >= 0 such as 15s", "got -1h"}},
+      {"FaultsAtPastTheEnd",
+       Base("duration: 2h\nfaults:\n  crashes:\n    - {at: 3h}\n"),
+       {},
+       {"bad.yaml:11:12: faults.crashes[0].at: expected a duration in [0s, 2h] (within the run's "
+        "duration), got 3h"}},
+      {"FaultsAtMissing",
+       Base("faults:\n  manager:\n    - {duration: 5m}\n"),
+       {},
+       {"bad.yaml:10:7: faults.manager[0].at: expected a duration in [0s, 1d], when the fault "
+        "strikes (required), got nothing"}},
+      {"FaultsZonesZero",
+       Base("faults:\n  topology: {zones: 0}\n"),
+       {},
+       {"bad.yaml:9:21: faults.topology.zones: expected an integer in [1, 10000], got 0"}},
+      {"FaultsTooManyRacks",
+       Base("faults:\n  topology: {zones: 200, racks_per_zone: 51}\n"),
+       {},
+       {"bad.yaml:9:42: faults.topology.racks_per_zone: expected at most 10000 racks in all "
+        "(zones x racks_per_zone), got 200 x 51 = 10200"}},
+      {"FaultsZoneOutOfRange",
+       Base("faults:\n  topology: {zones: 3, racks_per_zone: 4}\n  domains:\n"
+            "    - {at: 1h, zone: 3}\n"),
+       {},
+       {"bad.yaml:11:22: faults.domains[0].zone: expected a zone index in [0, 2] "
+        "(faults.topology has 3 zones), got 3"}},
+      {"FaultsRackOutOfRangeOfTheDefaultTopology",
+       Base("faults:\n  domains:\n    - {at: 1h, rack: 1}\n"),
+       {},
+       {"bad.yaml:10:22: faults.domains[0].rack: expected a rack index in [0, 0] "
+        "(faults.topology has 1 rack: 1 zone of 1), got 1"}},
+      {"FaultsTwoDomainKeys",
+       Base("faults:\n  topology: {zones: 2}\n  domains:\n    - {at: 1h, zone: 0, rack: 1}\n"),
+       {},
+       {"bad.yaml:11:31: faults.domains[0].rack: expected exactly one of zone, rack or "
+        "aggregation, got zone and rack"}},
+      {"FaultsNoDomainKey",
+       Base("faults:\n  domains:\n    - {at: 1h, duration: 5m}\n"),
+       {},
+       {"bad.yaml:10:7: faults.domains[0]: expected exactly one of zone, rack or aggregation (the "
+        "failure domain), got none"}},
+      {"FaultsAggregationSwitchTwo",
+       Base("faults:\n  domains:\n    - {at: 1h, aggregation: {zone: 0, switch: 2}}\n"),
+       {},
+       {"bad.yaml:10:47: faults.domains[0].aggregation.switch: expected an integer in [0, 1], "
+        "got 2"}},
+      {"FaultsDomainDurationZero",
+       Base("faults:\n  domains:\n    - {at: 1h, zone: 0, duration: 0s}\n"),
+       {},
+       {"bad.yaml:10:35: faults.domains[0].duration: expected forever or a duration > 0s such as "
+        "10m or 2h, got 0s"}},
+      {"FaultsGraySpeedZero",
+       Base("faults:\n  gray:\n    - {at: 1h, speed: 0}\n"),
+       {},
+       {"bad.yaml:10:23: faults.gray[0].speed: expected a number in (0, 1], got 0"}},
+      {"FaultsGraySpeedAboveOne",
+       Base("faults:\n  gray:\n    - {at: 1h, speed: 0.5}\n    - {at: 2h, speed: 1.5}\n"),
+       {},
+       {"bad.yaml:11:23: faults.gray[1].speed: expected a number in (0, 1], got 1.5"}},
+      {"FaultsGrayThatChangesNothing",
+       Base("faults:\n  gray:\n    - {at: 1h, speed: 1, error_rate: 0}\n"),
+       {},
+       {"bad.yaml:10:7: faults.gray[0]: expected speed < 1 or error_rate > 0 (a gray failure "
+        "must slow nodes or fail requests), got speed 1 and error_rate 0"}},
+      {"FaultsGrayErrorRateAboveOne",
+       Base("faults:\n  gray:\n    - {at: 1h, error_rate: 1.2}\n"),
+       {},
+       {"bad.yaml:10:28: faults.gray[0].error_rate: expected a number in [0, 1], got 1.2"}},
+      {"FaultsLinkLatencyBelowOne",
+       Base("faults:\n  links:\n    - {at: 1h, zone: 0, latency: 0.5}\n"),
+       {},
+       {"bad.yaml:10:34: faults.links[0].latency: expected a latency factor >= 1 such as 20 or "
+        "20x, got 0.5"}},
+      {"FaultsLinkLatencyBadUnit",
+       Base("faults:\n  links:\n    - {at: 1h, zone: 0, latency: 20ms}\n"),
+       {},
+       {"faults.links[0].latency: expected a latency factor >= 1", "got 20ms"}},
+      {"FaultsLinkLossOne",
+       Base("faults:\n  links:\n    - {at: 1h, zone: 0, loss: 1}\n"),
+       {},
+       {"bad.yaml:10:31: faults.links[0].loss: expected a number in [0, 1), got 1"}},
+      {"FaultsLinkThatChangesNothing",
+       Base("faults:\n  links:\n    - {at: 1h, rack: 0, latency: 1x, cut: false}\n"),
+       {},
+       {"bad.yaml:10:7: faults.links[0]: expected latency > 1, loss > 0 or cut: true (a link "
+        "fault must change something), got none of them"}},
+      {"FaultsManagerDurationZero",
+       Base("faults:\n  manager:\n    - {at: 1h, duration: 0s}\n"),
+       {},
+       {"bad.yaml:10:26: faults.manager[0].duration: expected a duration > 0s, got 0s"}},
+      {"FaultsBadAnomalyName",
+       Base("faults:\n  detection:\n    anomaly: isolation-forest\n"),
+       {},
+       {"bad.yaml:10:14: faults.detection.anomaly: expected robust-z, forecast-residual or none, "
+        "got isolation-forest"}},
+      {"FaultsIsolatedFractionTwo",
+       Base("faults:\n  detection:\n    max_isolated_fraction: 2\n"),
+       {},
+       {"bad.yaml:10:28: faults.detection.max_isolated_fraction: expected a number in [0, 1], "
+        "got 2"}},
+      {"FaultsHeartbeatMissesZero",
+       Base("faults:\n  detection: {heartbeat_misses: 0}\n"),
+       {},
+       {"bad.yaml:9:33: faults.detection.heartbeat_misses: expected an integer in [1, 100000], "
+        "got 0"}},
+      {"FaultsWindowZero",
+       Base("faults:\n  detection: {window: 0s}\n"),
+       {},
+       {"bad.yaml:9:23: faults.detection.window: expected a duration > 0s, got 0s"}},
+      {"OverrideAddsACrashPastTheEnd",
+       kBase,
+       {"faults.crashes=[{at: 30h}]"},
+       {"--set faults.crashes: faults.crashes[0].at: expected a duration in [0s, 1d] (within the "
+        "run's duration), got 30h"}},
+      {"OverrideShortensTheRunBeforeACrash",
+       Base("faults:\n  crashes:\n    - {at: 2h}\n"),
+       {"duration=1h"},
+       {"--set duration: faults.crashes[0].at: expected a duration in [0s, 1h] (within the run's "
+        "duration), got 2h"}},
+      {"OverrideShrinksTheTopologyUnderADomain",
+       Base("faults:\n  topology: {zones: 3}\n  domains:\n    - {at: 1h, zone: 2}\n"),
+       {"faults.topology.zones=2"},
+       {"--set faults.topology.zones: faults.domains[0].zone: expected a zone index in [0, 1] "
+        "(faults.topology has 2 zones), got 2"}},
+      {"OverrideMakesAGrayFailureChangeNothing",
+       Base("faults:\n  gray:\n    - {at: 1h, error_rate: 0.1}\n"),
+       {"faults.gray.0.error_rate=0"},
+       {"--set faults.gray.0.error_rate: faults.gray[0]: expected speed < 1 or error_rate > 0"}},
   };
 }
 
@@ -660,6 +824,275 @@ TEST(ScenarioTest, ReadsClassesAndRoles) {
   ASSERT_EQ(roles.size(), 2u);
   EXPECT_NEAR(roles[0].demand[100], 0.75 * trace.demand[100], 1e-9);
   EXPECT_NEAR(roles[1].demand[100], 0.25 * trace.demand[100], 1e-9);
+}
+
+// ---------------------------------------------------------------------------
+// faults: (twin/faults.h).
+
+TEST(FaultsTest, AbsentSectionIsOffAndAnEmptyOneIsOnWithDefaults) {
+  absl::StatusOr<Scenario> s = ParseScenario(kBase, "min.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->faults.enabled);
+
+  s = ParseScenario(Base("faults:\n"), "empty.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  const FaultsSpec& f = s->faults;
+  const FaultsSpec d;
+  EXPECT_TRUE(f.enabled);
+  EXPECT_EQ(f.topology.zones, 1);
+  EXPECT_EQ(f.topology.racks_per_zone, 1);
+  EXPECT_DOUBLE_EQ(f.topology.hop_latency, 50e-6);
+  EXPECT_TRUE(f.mtbf.empty());
+  EXPECT_TRUE(f.crashes.empty());
+  EXPECT_TRUE(f.domains.empty());
+  EXPECT_TRUE(f.gray.empty());
+  EXPECT_TRUE(f.links.empty());
+  EXPECT_TRUE(f.manager.empty());
+  EXPECT_EQ(f.detection.heartbeat_misses, d.detection.heartbeat_misses);
+  EXPECT_EQ(f.detection.replace, d.detection.replace);
+  EXPECT_EQ(f.detection.anomaly, "robust-z");
+  EXPECT_DOUBLE_EQ(f.detection.threshold, d.detection.threshold);
+  EXPECT_EQ(f.detection.max_isolations, d.detection.max_isolations);
+  EXPECT_DOUBLE_EQ(f.detection.window, d.detection.window);
+  EXPECT_DOUBLE_EQ(f.detection.max_isolated_fraction, d.detection.max_isolated_fraction);
+
+  // Keys absent from an entry take the struct defaults.
+  s = ParseScenario(Base("faults:\n"
+                         "  topology: {zones: 2, racks_per_zone: 2}\n"
+                         "  crashes: [{at: 1h}]\n"
+                         "  domains: [{at: 1h, rack: 3}]\n"
+                         "  gray: [{at: 1h, speed: 0.5}]\n"
+                         "  links: [{at: 1h, zone: 1, cut: true}]\n"
+                         "  manager: [{at: 1h}]\n"
+                         "  detection: {}\n"),
+                    "entries.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->faults.crashes.size(), 1u);
+  EXPECT_EQ(s->faults.crashes[0].count, 1);
+  EXPECT_EQ(s->faults.crashes[0].node_type, -1);
+  ASSERT_EQ(s->faults.domains.size(), 1u);
+  EXPECT_EQ(s->faults.domains[0].duration, kForever);
+  ASSERT_EQ(s->faults.gray.size(), 1u);
+  EXPECT_EQ(s->faults.gray[0].count, 1);
+  EXPECT_EQ(s->faults.gray[0].node_type, -1);
+  EXPECT_DOUBLE_EQ(s->faults.gray[0].error_rate, 0);
+  EXPECT_EQ(s->faults.gray[0].duration, kForever);
+  ASSERT_EQ(s->faults.links.size(), 1u);
+  EXPECT_DOUBLE_EQ(s->faults.links[0].latency, 1);
+  EXPECT_DOUBLE_EQ(s->faults.links[0].loss, 0);
+  EXPECT_EQ(s->faults.links[0].duration, kForever);
+  ASSERT_EQ(s->faults.manager.size(), 1u);
+  EXPECT_DOUBLE_EQ(s->faults.manager[0].duration, 120);
+}
+
+TEST(FaultsTest, FullSectionRoundTripsIntoTheStruct) {
+  const std::string yaml =
+      "name: t\n"
+      "node_types:\n"
+      "  - {name: big, initial: 2, min: 2, max: 2}\n"
+      "  - {name: web, initial: 2, min: 1, max: 10}\n"
+      "faults:\n"
+      "  topology: {zones: 3, racks_per_zone: 4, hop_latency: 100us}\n"
+      "  mtbf: {web: 12h, big: 2d}\n"
+      "  crashes:\n"
+      "    - {at: 14h, count: 3, type: web}\n"
+      "    - {at: 30m}\n"
+      "  domains:\n"
+      "    - {at: 15h, rack: 11, duration: 30m}\n"
+      "    - {at: 16h, zone: 2}\n"
+      "    - {at: 17h, aggregation: {zone: 1, switch: 1}, duration: forever}\n"
+      "  gray:\n"
+      "    - {at: 13h, count: 2, type: big, speed: 0.3, error_rate: 0.05, duration: 1h}\n"
+      "    - {at: 1h, error_rate: 0.5}\n"
+      "  links:\n"
+      "    - {at: 16h, zone: 1, latency: 20x, duration: 10m}\n"
+      "    - {at: 17h, rack: 5, cut: true, duration: 5m}\n"
+      "    - {at: 18h, aggregation: {zone: 0}, latency: 3, loss: 0.1}\n"
+      "  manager:\n"
+      "    - {at: 18h, duration: 2m}\n"
+      "    - {at: 19h, duration: 10s}\n"
+      "  detection:\n"
+      "    heartbeat_misses: 3\n"
+      "    replace: false\n"
+      "    anomaly: forecast-residual\n"
+      "    threshold: 4.5\n"
+      "    max_isolations: 1\n"
+      "    window: 20m\n"
+      "    max_isolated_fraction: 0.25\n";
+  absl::StatusOr<Scenario> s = ParseScenario(yaml, "full.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  const FaultsSpec& f = s->faults;
+  EXPECT_TRUE(f.enabled);
+  EXPECT_EQ(f.topology.zones, 3);
+  EXPECT_EQ(f.topology.racks_per_zone, 4);
+  EXPECT_DOUBLE_EQ(f.topology.hop_latency, 100e-6);
+
+  // In node type order, whatever the file's order.
+  ASSERT_EQ(f.mtbf.size(), 2u);
+  EXPECT_EQ(f.mtbf[0].node_type, 0);
+  EXPECT_DOUBLE_EQ(f.mtbf[0].mtbf, 2 * 86400);
+  EXPECT_EQ(f.mtbf[1].node_type, 1);
+  EXPECT_DOUBLE_EQ(f.mtbf[1].mtbf, 12 * 3600);
+
+  ASSERT_EQ(f.crashes.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.crashes[0].at, 14 * 3600);
+  EXPECT_EQ(f.crashes[0].count, 3);
+  EXPECT_EQ(f.crashes[0].node_type, 1);
+  EXPECT_DOUBLE_EQ(f.crashes[1].at, 1800);
+  EXPECT_EQ(f.crashes[1].count, 1);
+  EXPECT_EQ(f.crashes[1].node_type, -1);
+
+  ASSERT_EQ(f.domains.size(), 3u);
+  EXPECT_DOUBLE_EQ(f.domains[0].at, 15 * 3600);
+  EXPECT_EQ(f.domains[0].domain.kind, FailureDomain::Kind::kRack);
+  EXPECT_EQ(f.domains[0].domain.index, 11);
+  EXPECT_DOUBLE_EQ(f.domains[0].duration, 1800);
+  EXPECT_EQ(f.domains[1].domain.kind, FailureDomain::Kind::kZone);
+  EXPECT_EQ(f.domains[1].domain.index, 2);
+  EXPECT_EQ(f.domains[1].duration, kForever);
+  EXPECT_EQ(f.domains[2].domain.kind, FailureDomain::Kind::kAggregation);
+  EXPECT_EQ(f.domains[2].domain.index, 1);
+  EXPECT_EQ(f.domains[2].domain.switch_index, 1);
+  EXPECT_EQ(f.domains[2].duration, kForever);
+
+  ASSERT_EQ(f.gray.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.gray[0].at, 13 * 3600);
+  EXPECT_EQ(f.gray[0].count, 2);
+  EXPECT_EQ(f.gray[0].node_type, 0);
+  EXPECT_DOUBLE_EQ(f.gray[0].speed, 0.3);
+  EXPECT_DOUBLE_EQ(f.gray[0].error_rate, 0.05);
+  EXPECT_DOUBLE_EQ(f.gray[0].duration, 3600);
+  EXPECT_DOUBLE_EQ(f.gray[1].speed, 1);
+  EXPECT_DOUBLE_EQ(f.gray[1].error_rate, 0.5);
+
+  ASSERT_EQ(f.links.size(), 3u);
+  EXPECT_DOUBLE_EQ(f.links[0].at, 16 * 3600);
+  EXPECT_EQ(f.links[0].domain.kind, FailureDomain::Kind::kZone);
+  EXPECT_EQ(f.links[0].domain.index, 1);
+  EXPECT_DOUBLE_EQ(f.links[0].latency, 20);
+  EXPECT_DOUBLE_EQ(f.links[0].loss, 0);
+  EXPECT_FALSE(f.links[0].cut);
+  EXPECT_DOUBLE_EQ(f.links[0].duration, 600);
+  EXPECT_EQ(f.links[1].domain.kind, FailureDomain::Kind::kRack);
+  EXPECT_EQ(f.links[1].domain.index, 5);
+  EXPECT_TRUE(f.links[1].cut);
+  EXPECT_DOUBLE_EQ(f.links[1].latency, 1);
+  EXPECT_DOUBLE_EQ(f.links[1].duration, 300);
+  EXPECT_EQ(f.links[2].domain.kind, FailureDomain::Kind::kAggregation);
+  EXPECT_EQ(f.links[2].domain.index, 0);
+  EXPECT_EQ(f.links[2].domain.switch_index, 0);
+  EXPECT_DOUBLE_EQ(f.links[2].latency, 3);
+  EXPECT_DOUBLE_EQ(f.links[2].loss, 0.1);
+  EXPECT_EQ(f.links[2].duration, kForever);
+
+  ASSERT_EQ(f.manager.size(), 2u);
+  EXPECT_DOUBLE_EQ(f.manager[0].at, 18 * 3600);
+  EXPECT_DOUBLE_EQ(f.manager[0].duration, 120);
+  EXPECT_DOUBLE_EQ(f.manager[1].duration, 10);
+
+  EXPECT_EQ(f.detection.heartbeat_misses, 3);
+  EXPECT_FALSE(f.detection.replace);
+  EXPECT_EQ(f.detection.anomaly, "forecast-residual");
+  EXPECT_DOUBLE_EQ(f.detection.threshold, 4.5);
+  EXPECT_EQ(f.detection.max_isolations, 1);
+  EXPECT_DOUBLE_EQ(f.detection.window, 1200);
+  EXPECT_DOUBLE_EQ(f.detection.max_isolated_fraction, 0.25);
+}
+
+// The example in twin/faults.h's header comment, verbatim, on the default
+// scenario (which has a medium type and runs a day).
+TEST(FaultsTest, TheContractsExampleParses) {
+  const std::string faults =
+      "faults:\n"
+      "  topology: {zones: 3, racks_per_zone: 4}\n"
+      "  mtbf: {medium: 12h}\n"
+      "  crashes: [{at: 14h, count: 3, type: medium}]\n"
+      "  domains: [{at: 15h, rack: 2, duration: 30m}]\n"
+      "  gray: [{at: 13h, count: 2, speed: 0.3, error_rate: 0.05, duration: 1h}]\n"
+      "  links: [{at: 16h, zone: 1, latency: 20x, duration: 10m}, {at: 17h, rack: 5, cut: true, "
+      "duration: 5m}]\n"
+      "  manager: [{at: 18h, duration: 2m}]\n"
+      "  detection: {heartbeat_misses: 2, anomaly: robust-z, max_isolations: 2, window: 10m}\n";
+  absl::StatusOr<Scenario> s =
+      ParseScenario(std::string(DefaultScenarioText()) + faults, "<default>", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->faults.enabled);
+  ASSERT_EQ(s->faults.mtbf.size(), 1u);
+  EXPECT_EQ(s->faults.mtbf[0].node_type, 1);
+  EXPECT_EQ(s->faults.crashes[0].node_type, 1);
+  EXPECT_EQ(s->faults.links.size(), 2u);
+  EXPECT_DOUBLE_EQ(s->faults.detection.window, 600);
+}
+
+TEST(FaultsTest, OverridesGoThroughTheSameReader) {
+  absl::StatusOr<Scenario> s =
+      ParseScenario(kBase, "min.yaml",
+                    {"faults.crashes=[{at: 2h, count: 3}]", "faults.detection.anomaly=none",
+                     "faults.topology.zones=2", "faults.links=[{at: 3h, zone: 1, loss: 0.2}]"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  const FaultsSpec& f = s->faults;
+  EXPECT_TRUE(f.enabled);
+  ASSERT_EQ(f.crashes.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.crashes[0].at, 7200);
+  EXPECT_EQ(f.crashes[0].count, 3);
+  EXPECT_EQ(f.crashes[0].node_type, -1);
+  EXPECT_EQ(f.detection.anomaly, "none");
+  EXPECT_EQ(f.topology.zones, 2);
+  ASSERT_EQ(f.links.size(), 1u);
+  EXPECT_EQ(f.links[0].domain.index, 1);
+  EXPECT_DOUBLE_EQ(f.links[0].loss, 0.2);
+
+  // An override changes one entry of a file's list in place.
+  s = ParseScenario(Base("faults:\n  crashes:\n    - {at: 1h, count: 2}\n"), "one.yaml",
+                    {"faults.crashes.0.at=90m", "faults.crashes.0.type=web"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->faults.crashes.size(), 1u);
+  EXPECT_DOUBLE_EQ(s->faults.crashes[0].at, 5400);
+  EXPECT_EQ(s->faults.crashes[0].count, 2);
+  EXPECT_EQ(s->faults.crashes[0].node_type, 0);
+}
+
+// The library's failure storm carries the faults its comment describes, and
+// the comment's --set for priority classes works on it.
+TEST(FaultsTest, FailureStormCarriesItsFaults) {
+  absl::StatusOr<Scenario> s = LoadScenarioByName("failure-storm", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  const FaultsSpec& f = s->faults;
+  ASSERT_TRUE(f.enabled);
+  EXPECT_EQ(f.topology.zones, 3);
+  EXPECT_EQ(f.topology.racks_per_zone, 4);
+  ASSERT_EQ(f.mtbf.size(), 1u);
+  EXPECT_EQ(s->node_types[static_cast<std::size_t>(f.mtbf[0].node_type)].name, "medium");
+  EXPECT_DOUBLE_EQ(f.mtbf[0].mtbf, 2 * 86400);
+  ASSERT_EQ(f.crashes.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.crashes[0].at, 14 * 3600);
+  EXPECT_EQ(f.crashes[0].count, 4);
+  EXPECT_EQ(f.crashes[0].node_type, f.mtbf[0].node_type);
+  ASSERT_EQ(f.domains.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.domains[0].at, 14.5 * 3600);
+  EXPECT_EQ(f.domains[0].domain.kind, FailureDomain::Kind::kRack);
+  EXPECT_DOUBLE_EQ(f.domains[0].duration, 1800);
+  ASSERT_EQ(f.gray.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.gray[0].at, 13.5 * 3600);
+  EXPECT_EQ(f.gray[0].count, 2);
+  EXPECT_DOUBLE_EQ(f.gray[0].speed, 0.3);
+  EXPECT_DOUBLE_EQ(f.gray[0].error_rate, 0.02);
+  EXPECT_DOUBLE_EQ(f.gray[0].duration, 7200);
+  ASSERT_EQ(f.links.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.links[0].at, 15.25 * 3600);
+  EXPECT_EQ(f.links[0].domain.kind, FailureDomain::Kind::kZone);
+  EXPECT_TRUE(f.links[0].cut);
+  EXPECT_DOUBLE_EQ(f.links[0].duration, 600);
+  ASSERT_EQ(f.manager.size(), 1u);
+  EXPECT_DOUBLE_EQ(f.manager[0].at, 15 * 3600 + 40 * 60);
+  EXPECT_DOUBLE_EQ(f.manager[0].duration, 120);
+
+  s = LoadScenarioByName("failure-storm",
+                         {"workload.classes={critical: {share: 0.2}, standard: {share: 0.8}}",
+                          "policy.admission.enabled=true"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->admission_enabled);
+  EXPECT_DOUBLE_EQ(s->workload.class_share[0], 0.2);
 }
 
 TEST(MakePolicyTest, RejectsHandBuiltScenariosItCannotRun) {

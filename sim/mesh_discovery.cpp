@@ -40,7 +40,7 @@ constexpr Seconds kTimerSlack = 0.01;
 
 // What travels through a mailbox: a protocol message, or an instruction from
 // the manager actor to a node's actor.
-enum class Control : std::uint8_t { kNone, kLeave, kRepublish };
+enum class Control : std::uint8_t { kNone, kLeave, kCrash, kRepublish };
 struct Envelope {
   Message message;
   Control control = Control::kNone;
@@ -258,9 +258,14 @@ struct MeshDiscovery::Impl {
         if (p->accepting && p->node->joined()) Refresh(p, now);
         break;
       case Control::kLeave:
+      case Control::kCrash:
         if (p->accepting) {
-          p->node->Leave(now, &p->fx);
-          Apply(p, now);
+          // A crashed node says nothing: its neighbours find out by timeouts
+          // and its records expire.
+          if (env->control == Control::kLeave) {
+            p->node->Leave(now, &p->fx);
+            Apply(p, now);
+          }
           p->accepting = false;
           Push(p, now + kDrainAfterLeave, TimerKind::kExit, 0);
         }
@@ -417,9 +422,13 @@ void MeshDiscovery::Sync(const MeshModel& mesh, const std::function<sg4::Host*(i
       p->ready_at = n.ready_at;
     } else if (!up) {
       if (!p->leave_sent) {
-        im.SendControl(p, Control::kLeave);
+        im.SendControl(p, n.state == NodeState::kFailed ? Control::kCrash : Control::kLeave);
         p->leave_sent = true;
       }
+      // The manager cannot tell a crashed node from a live one until its
+      // record expires: it stays routable (and what it is sent is lost).
+      if (n.state == NodeState::kFailed)
+        discovered_[static_cast<std::size_t>(n.id)] = Known(n, now);
       continue;
     }
     const double dt = options_.control_interval;
@@ -428,13 +437,16 @@ void MeshDiscovery::Sync(const MeshModel& mesh, const std::function<sg4::Host*(i
     const bool role_changed = p->publisher->record().role != rec.role;
     (void)p->publisher->Update(rec);
     if (role_changed && p->published_role >= 0) im.SendControl(p, Control::kRepublish);
-    // Routable: the manager's cached record holds the node's current role.
-    if (static_cast<std::size_t>(n.id) < im.cache.size()) {
-      const CachedRecord& c = im.cache[static_cast<std::size_t>(n.id)];
-      const int role = n.state == NodeState::kSwitching ? n.next_role : n.role;
-      if (c.role == role && c.expires > now) discovered_[static_cast<std::size_t>(n.id)] = 1;
-    }
+    discovered_[static_cast<std::size_t>(n.id)] = Known(n, now);
   }
+}
+
+char MeshDiscovery::Known(const Node& n, Seconds now) const {
+  // The manager's cached record is unexpired and names the node's current role.
+  if (static_cast<std::size_t>(n.id) >= impl_->cache.size()) return 0;
+  const CachedRecord& c = impl_->cache[static_cast<std::size_t>(n.id)];
+  const int role = n.state == NodeState::kSwitching ? n.next_role : n.role;
+  return c.role == role && c.expires > now ? 1 : 0;
 }
 
 void MeshDiscovery::AppendLinks(const std::vector<std::int32_t>& node_ids,

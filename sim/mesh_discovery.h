@@ -99,6 +99,8 @@ class MeshDiscovery {
   struct Impl;  // the SimGrid side (mesh_discovery.cpp)
 
  private:
+  char Known(const Node& n, Seconds now) const;
+
   DiscoveryOptions options_;
   std::vector<char> discovered_;
   DiscoveryStats stats_;

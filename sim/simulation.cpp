@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "models/forecast_pipeline.h"
+#include "sim/fault_injector.h"
 #include "sim/mesh_discovery.h"
 #include "twin/control_loop.h"
 #include "twin/mesh.h"
@@ -68,6 +69,7 @@ struct SimState {
   ResultsData results;
   int snapshot_every = 0;                    // ticks between node snapshots (0: none)
   std::unique_ptr<MeshDiscovery> discovery;  // null with dht: none
+  std::optional<FaultInjector> faults;       // empty without a faults section
   absl::Status error;
   std::unique_ptr<ForecastPipeline> forecasts;  // null without a forecaster
 };
@@ -190,6 +192,27 @@ class SimActuator : public Actuator {
         case ActionKind::kSetAdmission:
           mesh.SetAdmission(a.rate_limit, a.burst);
           break;
+        case ActionKind::kIsolate:
+          if (a.node < 0 || a.node >= nodes) return Invalid(a);
+          done = mesh.node(a.node).state != NodeState::kStopped && !mesh.node(a.node).isolated;
+          if (done) {
+            mesh.Isolate(a.node);
+            if (state_->faults) state_->faults->OnAction(a, -1, obs.now);
+          }
+          break;
+        case ActionKind::kReplace: {
+          if (a.node < 0 || a.node >= nodes) return Invalid(a);
+          const Node& old = mesh.node(a.node);
+          done = old.state != NodeState::kStopped;
+          if (!done) break;
+          const int type = old.type;
+          const int role = old.state == NodeState::kSwitching ? old.next_role : old.role;
+          mesh.Kill(a.node, obs.now);
+          const int fresh = mesh.Provision(type, obs.now, role);
+          StartNode(state_, fresh);
+          if (state_->faults) state_->faults->OnAction(a, fresh, obs.now);
+          break;
+        }
       }
       if (done) Record(a, obs);
     }
@@ -279,6 +302,8 @@ void Record(const TickRecord& r, TickSeries& s) {
   s.nodes_ready.push_back(r.ready);
   s.nodes_booting.push_back(r.booting);
   s.nodes_draining.push_back(r.draining);
+  s.nodes_failed.push_back(r.failed);
+  s.lost.push_back(r.lost);
   for (int c : r.active_by_type) s.nodes_by_type.push_back(c);
   s.nodes_switching.push_back(r.switching);
   s.migrating.push_back(r.migrating);
@@ -305,7 +330,8 @@ void SnapshotNodes(SimState& st, Seconds now, Seconds dt) {
     ns.id.push_back(n.id);
     ns.type.push_back(static_cast<std::int16_t>(n.type));
     ns.role.push_back(static_cast<std::int16_t>(n.role));
-    ns.state.push_back(static_cast<std::uint8_t>(n.state));
+    ns.state.push_back(
+        static_cast<std::uint8_t>(st.mesh.node(n.id).state));  // not the manager's view
     ns.utilization.push_back(static_cast<float>(std::clamp(n.utilization, 0.0, 1.0)));
     ns.queued.push_back(static_cast<float>(n.queued[0] + n.queued[1] + n.queued[2]));
   }
@@ -346,9 +372,11 @@ class ManagerActor {
       const Seconds now = static_cast<double>(k) * dt;
       const Seconds end = std::min(now + dt, duration);
       st.mesh.PromoteBooted(now);
+      if (st.faults) st.faults->Apply(st.mesh, now);
       if (st.discovery) st.discovery->Sync(st.mesh, host_of, now);
-      // Like the HPA, nothing is decided before the first metrics exist.
-      if (k > 0) {
+      // Like the HPA, nothing is decided before the first metrics exist;
+      // nothing at all while the manager is down.
+      if (k > 0 && !(st.faults && st.faults->ManagerDown(now))) {
         absl::StatusOr<Plan> plan = loop.Step();
         if (!plan.ok()) {
           st.error = plan.status();
@@ -527,6 +555,31 @@ RunSummary Summarize(const SimState& st) {
   s.migrations = st.migrations_done;
   s.requests_migrated = st.requests_migrated;
   s.role_switches = st.mesh.role_switches();
+  for (const DecisionRecord& d : st.results.decisions) {
+    if (d.action == ToString(ActionKind::kIsolate)) ++s.isolations;
+    if (d.action == ToString(ActionKind::kReplace)) ++s.replacements;
+  }
+  s.requests_lost_to_failures = st.mesh.requests_lost_to_failures();
+  if (st.faults) {
+    const FaultStats f = st.faults->Finish();
+    s.node_failures = f.node_failures;
+    s.domain_failures = f.domain_failures;
+    s.gray_failures = f.gray_failures;
+    s.partitions = f.partitions;
+    s.manager_outages = f.manager_outages;
+    s.failures_undetected = f.undetected;
+    auto mean_max = [](const std::vector<double>& v, double* mean, double* max) {
+      if (v.empty()) return;
+      double sum = 0;
+      for (double x : v) {
+        sum += x;
+        *max = std::max(*max, x);
+      }
+      *mean = sum / static_cast<double>(v.size());
+    };
+    mean_max(f.detection_delays, &s.detection_delay_mean_s, &s.detection_delay_max_s);
+    mean_max(f.recovery_times, &s.recovery_mean_s, &s.recovery_max_s);
+  }
   s.dht = st.scenario.dht.protocol;
   if (st.discovery) {
     const DiscoveryStats& d = st.discovery->stats();
@@ -578,6 +631,14 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
     d.node_types = scenario.node_types;
     st.discovery = std::make_unique<MeshDiscovery>(std::move(d));
     st.results.nodes.links = scenario.dht.protocol;
+  }
+  if (scenario.faults.enabled) {
+    absl::StatusOr<FaultInjector> f =
+        FaultInjector::Create(scenario.faults, scenario.node_types, scenario.seed);
+    if (!f.ok()) {
+      return absl::InvalidArgumentError(scenario.source + ": " + std::string(f.status().message()));
+    }
+    st.faults.emplace(*std::move(f));
   }
   if (scenario.forecast.enabled) {
     MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));

@@ -1,10 +1,10 @@
 // Bad input at the command line: one clear message, exit code 2, no output file.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/test_util.h"
 

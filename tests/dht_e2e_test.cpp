@@ -1,11 +1,11 @@
 // End-to-end: `meshtwin dht` runs Chord and Kademlia on SimGrid, and what a
 // user reads (the JSON report, the exit code, the error) is what is checked.
-#include <string>
-#include <vector>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "tests/test_util.h"
 

@@ -22,12 +22,9 @@ namespace {
 using ::meshtwin::testing::CommandResult;
 using ::meshtwin::testing::RunMeshtwin;
 using ::meshtwin::testing::ScratchDir;
+using ::meshtwin::testing::SimRun;
+using ::meshtwin::testing::SimulateJson;
 using ::testing::HasSubstr;
-
-struct SimRun {
-  nlohmann::json summary;
-  ResultsData results;
-};
 
 // The default scenario over its morning ramp: the HPA adds nodes, so some
 // come up during the run and must be discovered.
@@ -35,20 +32,7 @@ std::vector<std::string> MorningRamp(const std::string& dht) {
   return {"--set", "duration=4h", "--set", "trace.synthetic.peak_hour=4", "--set", "dht=" + dht};
 }
 
-SimRun Simulate(std::vector<std::string> args) {
-  SimRun run;
-  const std::string path = ScratchDir() + "/results.h5";
-  args.insert(args.begin(), "simulate");
-  args.insert(args.end(), {"--out", path, "--json"});
-  CommandResult r = RunMeshtwin(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  if (r.exit_code != 0) return run;
-  run.summary = nlohmann::json::parse(r.out);
-  absl::StatusOr<ResultsData> data = ReadResultsFile(path);
-  EXPECT_TRUE(data.ok()) << data.status();
-  if (data.ok()) run.results = *std::move(data);
-  return run;
-}
+SimRun Simulate(std::vector<std::string> args) { return SimulateJson(std::move(args)); }
 
 // For each node that became ready after time 0: its utilisation in the
 // first snapshot (tick) where it is ready.

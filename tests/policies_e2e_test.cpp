@@ -2,13 +2,13 @@
 // scenarios. Runs are deterministic (same scenario, seed and model give the
 // same numbers), so the figures asserted here are the simulation's, not the
 // machine's.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "datasets/results_file.h"
 #include "tests/test_util.h"
@@ -104,7 +104,8 @@ TEST(PoliciesE2E, PredictiveProvisionsBeforeTheAnnouncedLaunch) {
   ExpectConservation(pred);
   EXPECT_LT(pred.summary["slo_violation_minutes"].get<int>(),
             hpa.summary["slo_violation_minutes"].get<int>());
-  EXPECT_LE(pred.summary["node_hours"].get<double>(), 1.1 * hpa.summary["node_hours"].get<double>());
+  EXPECT_LE(pred.summary["node_hours"].get<double>(),
+            1.1 * hpa.summary["node_hours"].get<double>());
   // At the launch (20:00) the predictive mesh already has more capacity ready
   // than the HPA's, which is still reacting.
   const std::size_t at = static_cast<std::size_t>(20 * 3600 / 15);
@@ -119,7 +120,8 @@ TEST(PoliciesE2E, PredictiveProvisionsBeforeTheAnnouncedLaunch) {
 
 TEST(PoliciesE2E, RoleAssignmentFollowsDemandBetweenRoles) {
   const PolicyRun with = Simulate("role-shift-day-night", {"duration=1d"});
-  const PolicyRun without = Simulate("role-shift-day-night", {"duration=1d", "policy.roles.enabled=false"});
+  const PolicyRun without =
+      Simulate("role-shift-day-night", {"duration=1d", "policy.roles.enabled=false"});
   ASSERT_FALSE(with.summary.is_null());
   ASSERT_FALSE(without.summary.is_null());
   ExpectConservation(with);
@@ -139,7 +141,8 @@ TEST(PoliciesE2E, RoleAssignmentFollowsDemandBetweenRoles) {
   }
   EXPECT_GT(max_web, min_web + 5);
   bool switch_recorded = false;
-  for (const DecisionRecord& d : with.results.decisions) switch_recorded |= d.action == "change_role";
+  for (const DecisionRecord& d : with.results.decisions)
+    switch_recorded |= d.action == "change_role";
   EXPECT_TRUE(switch_recorded);
 }
 

@@ -1,11 +1,11 @@
 // End-to-end: `meshtwin simulate` on real scenarios through SimGrid, checked
 // through what a user sees (the JSON summary) and what the results file holds.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
-#include <string>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "datasets/results_file.h"
 #include "tests/test_util.h"
@@ -17,27 +17,11 @@ using ::meshtwin::testing::CommandResult;
 using ::meshtwin::testing::ReadFileBytes;
 using ::meshtwin::testing::RunMeshtwin;
 using ::meshtwin::testing::ScratchDir;
+using ::meshtwin::testing::SimRun;
+using ::meshtwin::testing::SimulateJson;
 using ::meshtwin::testing::TestData;
 
-struct SimRun {
-  nlohmann::json summary;
-  ResultsData results;
-  std::string path;
-};
-
-SimRun Simulate(std::vector<std::string> args) {
-  SimRun run;
-  run.path = ScratchDir() + "/results.h5";
-  args.insert(args.begin(), "simulate");
-  args.insert(args.end(), {"--out", run.path, "--json"});
-  CommandResult r = RunMeshtwin(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  run.summary = nlohmann::json::parse(r.out);
-  absl::StatusOr<ResultsData> data = ReadResultsFile(run.path);
-  EXPECT_TRUE(data.ok()) << data.status();
-  if (data.ok()) run.results = *std::move(data);
-  return run;
-}
+SimRun Simulate(std::vector<std::string> args) { return SimulateJson(std::move(args)); }
 
 // served + dropped + still queued = offered, at every tick and in the summary.
 void ExpectConservation(const SimRun& run) {
@@ -72,9 +56,9 @@ TEST(SimulateE2E, DefaultScenarioRunsADayAndConservesRequests) {
   SimRun run = Simulate({});
   ExpectConservation(run);
   const nlohmann::json& s = run.summary;
-  for (const char* key : {"requests_total", "requests_served", "requests_dropped",
-                          "slo_violation_minutes", "node_hours", "peak_nodes", "scale_up_events",
-                          "scale_down_events", "wall_seconds"}) {
+  for (const char* key :
+       {"requests_total", "requests_served", "requests_dropped", "slo_violation_minutes",
+        "node_hours", "peak_nodes", "scale_up_events", "scale_down_events", "wall_seconds"}) {
     EXPECT_TRUE(s.contains(key)) << key;
   }
   EXPECT_EQ(s["scenario"], "default");

@@ -1,5 +1,6 @@
 #include "tests/test_util.h"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
 
 namespace meshtwin::testing {
 namespace {
@@ -39,14 +38,16 @@ std::string ReadFileBytes(const std::string& path) {
 
 std::string ScratchDir() {
   static std::atomic<int> counter{0};
-  const std::string dir = ::testing::TempDir() + "meshtwin-e2e-" + std::to_string(getpid()) +
-                          "-" + std::to_string(counter++);
+  const std::string dir = ::testing::TempDir() + "meshtwin-e2e-" + std::to_string(getpid()) + "-" +
+                          std::to_string(counter++);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
 }
 
-std::string TestData(const std::string& name) { return std::string(MESHTWIN_TEST_DATA) + "/" + name; }
+std::string TestData(const std::string& name) {
+  return std::string(MESHTWIN_TEST_DATA) + "/" + name;
+}
 
 CommandResult RunMeshtwin(const std::vector<std::string>& args) {
   const std::string err_path = ScratchDir() + "/stderr.txt";
@@ -63,6 +64,21 @@ CommandResult RunMeshtwin(const std::vector<std::string>& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.err = ReadFileBytes(err_path);
   return r;
+}
+
+SimRun SimulateJson(std::vector<std::string> args) {
+  SimRun run;
+  run.path = ScratchDir() + "/results.h5";
+  args.insert(args.begin(), "simulate");
+  args.insert(args.end(), {"--out", run.path, "--json"});
+  const CommandResult r = RunMeshtwin(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return run;
+  run.summary = nlohmann::json::parse(r.out);
+  absl::StatusOr<ResultsData> data = ReadResultsFile(run.path);
+  EXPECT_TRUE(data.ok()) << data.status();
+  if (data.ok()) run.results = *std::move(data);
+  return run;
 }
 
 }  // namespace meshtwin::testing

@@ -2,8 +2,11 @@
 // prints, in a fresh scratch directory per test.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "datasets/results_file.h"
 
 namespace meshtwin::testing {
 
@@ -23,5 +26,15 @@ std::string ScratchDir();
 std::string TestData(const std::string& name);
 
 std::string ReadFileBytes(const std::string& path);
+
+// `meshtwin simulate ARGS --out <scratch>/results.h5 --json`: the JSON summary
+// and the results file read back (both empty, with a test failure, if the
+// run fails).
+struct SimRun {
+  nlohmann::json summary;
+  ResultsData results;
+  std::string path;
+};
+SimRun SimulateJson(std::vector<std::string> args);
 
 }  // namespace meshtwin::testing

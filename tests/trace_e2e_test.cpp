@@ -1,14 +1,14 @@
 // End-to-end: getting history in. `trace import|generate|inspect`,
 // `events tag`, `logs import`, and a scenario that replays a real trace.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "datasets/results_file.h"
 #include "tests/test_util.h"
@@ -53,8 +53,8 @@ TEST(TraceE2E, GenerateWritesTheTraceAndItsEventsAlongside) {
 
 TEST(TraceE2E, GenerateRefusesAnUnknownPreset) {
   const std::string dir = ScratchDir();
-  CommandResult r = RunMeshtwin({"trace", "generate", "--preset", "cyber-tuesday", "--out",
-                                 dir + "/x.h5"});
+  CommandResult r =
+      RunMeshtwin({"trace", "generate", "--preset", "cyber-tuesday", "--out", dir + "/x.h5"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--preset"));
   EXPECT_THAT(r.err, HasSubstr("flash-crowd"));
@@ -117,9 +117,9 @@ TEST(TraceE2E, RealGoogleTraceImportsWithoutATimeColumn) {
                              "instance_usage_grouped_300_seconds_month.csv";
   if (!std::filesystem::exists(source)) GTEST_SKIP() << "shared datasets not present: " << source;
   const std::string dir = ScratchDir();
-  CommandResult r = RunMeshtwin({"trace", "import", source, "--no-time-col", "--start",
-                                 "2019-05-01", "--step", "5m", "--value-col", "avg_cpu", "--out",
-                                 dir + "/g.h5"});
+  CommandResult r =
+      RunMeshtwin({"trace", "import", source, "--no-time-col", "--start", "2019-05-01", "--step",
+                   "5m", "--value-col", "avg_cpu", "--out", dir + "/g.h5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json j = Inspect(dir + "/g.h5");
   EXPECT_EQ(j["rows"], 8064);
@@ -159,11 +159,12 @@ TEST(TraceE2E, LogsImportGivesRatesAndPercentiles) {
   }
   logs << "this is not json\n";
   for (int i = 0; i < 3; ++i) {
-    logs << R"({"timestamp":"2024-03-01T10:01:0)" << i << R"(Z","latency_ms":5,"status":200})" << "\n";
+    logs << R"({"timestamp":"2024-03-01T10:01:0)" << i << R"(Z","latency_ms":5,"status":200})"
+         << "\n";
   }
   logs.close();
-  CommandResult r = RunMeshtwin({"logs", "import", dir + "/app.jsonl", "--step", "60s", "--out",
-                                 dir + "/s.h5"});
+  CommandResult r =
+      RunMeshtwin({"logs", "import", dir + "/app.jsonl", "--step", "60s", "--out", dir + "/s.h5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("app.jsonl:7"));  // the broken line is reported
   nlohmann::json j = Inspect(dir + "/s.h5");
@@ -172,8 +173,8 @@ TEST(TraceE2E, LogsImportGivesRatesAndPercentiles) {
   EXPECT_DOUBLE_EQ(j["channels"]["error_rate"]["max"].get<double>(), 1.0 / 60);
   EXPECT_DOUBLE_EQ(j["channels"]["latency_p50_ms"]["max"].get<double>(), 35);
   // --bad-lines fail refuses the file at the broken line.
-  CommandResult strict = RunMeshtwin({"logs", "import", dir + "/app.jsonl", "--bad-lines", "fail",
-                                      "--out", dir + "/strict.h5"});
+  CommandResult strict = RunMeshtwin(
+      {"logs", "import", dir + "/app.jsonl", "--bad-lines", "fail", "--out", dir + "/strict.h5"});
   EXPECT_EQ(strict.exit_code, 2);
   EXPECT_THAT(strict.err, HasSubstr("app.jsonl:7"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/strict.h5"));
@@ -237,16 +238,16 @@ TEST(ForecastE2E, SimulateRecordsForecastsNextToTheDemandThatCame) {
 }
 
 TEST(ForecastE2E, ForecastKeysAreValidated) {
-  CommandResult step = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
-                                    "forecast.step=90s", "-q"});
+  CommandResult step =
+      RunMeshtwin({"simulate", TestData("replay.yaml"), "--set", "forecast.step=90s", "-q"});
   EXPECT_EQ(step.exit_code, 2);
   EXPECT_THAT(step.err, HasSubstr("forecast.step: expected a multiple of control_interval"));
-  CommandResult horizon = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
-                                       "forecast.horizons=[5m, 7m]", "-q"});
+  CommandResult horizon = RunMeshtwin(
+      {"simulate", TestData("replay.yaml"), "--set", "forecast.horizons=[5m, 7m]", "-q"});
   EXPECT_EQ(horizon.exit_code, 2);
   EXPECT_THAT(horizon.err, HasSubstr("expected a multiple of forecast.step"));
-  CommandResult model = RunMeshtwin({"simulate", TestData("replay.yaml"), "--set",
-                                     "forecast.model=no-such-model.pt", "-q"});
+  CommandResult model = RunMeshtwin(
+      {"simulate", TestData("replay.yaml"), "--set", "forecast.model=no-such-model.pt", "-q"});
   EXPECT_EQ(model.exit_code, 2);
   EXPECT_THAT(model.err, HasSubstr("forecast.model"));
   EXPECT_THAT(model.err, HasSubstr("no-such-model.pt"));
@@ -267,8 +268,8 @@ TEST(BacktestE2E, WritesForecastsAtTargetTimesAndPrintsTheMetrics) {
   CommandResult r = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", "holt-winters",
                                  "--horizon", "30m", "--out", dir + "/f.csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* column : {"MAE", "RMSE", "MAPE", "sMAPE", "/naive", "/seasonal", "pinball",
-                             "p10-p90"}) {
+  for (const char* column :
+       {"MAE", "RMSE", "MAPE", "sMAPE", "/naive", "/seasonal", "pinball", "p10-p90"}) {
     EXPECT_THAT(r.out, HasSubstr(column));
   }
   const std::string csv = ReadFileBytes(dir + "/f.csv");
@@ -279,15 +280,15 @@ TEST(BacktestE2E, WritesForecastsAtTargetTimesAndPrintsTheMetrics) {
   EXPECT_EQ(first, "2024-01-03T19:42:00Z,1800,");
   // An explicit season also drives the seasonal-naive yardstick: its ratio
   // is a number even on a trace too short to detect the season.
-  CommandResult seasonal = RunMeshtwin({"backtest", "--csv",
-                                        std::string(MESHTWIN_SOURCE_ROOT) +
-                                            "/datasets/data/google2019-cpu-7d.csv",
-                                        "--value-col", "avg_cpu", "--model", "naive", "--season",
-                                        "1d", "--horizon", "30m", "--out", dir + "/s.csv"});
+  CommandResult seasonal =
+      RunMeshtwin({"backtest", "--csv",
+                   std::string(MESHTWIN_SOURCE_ROOT) + "/datasets/data/google2019-cpu-7d.csv",
+                   "--value-col", "avg_cpu", "--model", "naive", "--season", "1d", "--horizon",
+                   "30m", "--out", dir + "/s.csv"});
   ASSERT_EQ(seasonal.exit_code, 0) << seasonal.err;
   EXPECT_THAT(seasonal.out, ::testing::Not(HasSubstr("n/a")));
-  CommandResult bad = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", "prophet",
-                                   "--out", dir + "/g.csv"});
+  CommandResult bad = RunMeshtwin(
+      {"backtest", "--trace", dir + "/dw.h5", "--model", "prophet", "--out", dir + "/g.csv"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("--model"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/g.csv"));
@@ -305,14 +306,14 @@ TEST(TrainE2E, TrainsAGruThatBacktestAndSimulateCanUse) {
                          dir + "/dw.h5"})
                 .exit_code,
             0);
-  CommandResult train = RunMeshtwin({"train", "--trace", dir + "/dw.h5", "--arch", "gru",
-                                     "--horizons", "5m,30m", "--epochs", "2", "--threads", "1",
-                                     "--out", dir + "/m.pt"});
+  CommandResult train =
+      RunMeshtwin({"train", "--trace", dir + "/dw.h5", "--arch", "gru", "--horizons", "5m,30m",
+                   "--epochs", "2", "--threads", "1", "--out", dir + "/m.pt"});
   ASSERT_EQ(train.exit_code, 0) << train.err;
   EXPECT_THAT(train.out, HasSubstr("trained gru"));
   // The model file is evaluated as trained.
-  CommandResult bt = RunMeshtwin({"backtest", "--trace", dir + "/dw.h5", "--model", dir + "/m.pt",
-                                  "--out", dir + "/f.csv"});
+  CommandResult bt = RunMeshtwin(
+      {"backtest", "--trace", dir + "/dw.h5", "--model", dir + "/m.pt", "--out", dir + "/f.csv"});
   ASSERT_EQ(bt.exit_code, 0) << bt.err;
   EXPECT_THAT(bt.out, HasSubstr("backtest of gru"));
   // A file that is not a model is refused with its name.
@@ -330,8 +331,9 @@ TEST(TrainE2E, TrainsAGruThatBacktestAndSimulateCanUse) {
 
 TEST(TrainE2E, TheShippedDefaultModelRunsInTheLoop) {
   const std::string out = ScratchDir() + "/r.h5";
-  CommandResult r = RunMeshtwin({"simulate", "--set", "forecast.model=default", "--set",
-                                 "forecast.warmup=6h", "--set", "duration=12h", "--out", out, "-q"});
+  CommandResult r =
+      RunMeshtwin({"simulate", "--set", "forecast.model=default", "--set", "forecast.warmup=6h",
+                   "--set", "duration=12h", "--out", out, "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   absl::StatusOr<ResultsData> data = ReadResultsFile(out);
   ASSERT_TRUE(data.ok()) << data.status();

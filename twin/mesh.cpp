@@ -113,6 +113,7 @@ int MeshModel::Provision(int type, Seconds now, int role) {
   n.state = NodeState::kBooting;
   n.provisioned_at = now;
   n.ready_at = now + spec.boot_time;
+  n.last_heard = now;
   n.speed = spec.NodeSpeed();
   nodes_.push_back(n);
   live_.push_back(n.id);  // ids only grow, so live_ stays sorted
@@ -205,6 +206,55 @@ void MeshModel::Remove(int id, Seconds now) {
     n.state = NodeState::kDraining;
     if (n.backlog <= 0) Stop(id, now);
   }
+}
+
+void MeshModel::LoseQueue(Node& n) {
+  const double w = workload_.request_work;
+  for (int c = 0; c < kNumClasses; ++c) {
+    pending_dropped_c_[c] += n.backlog_c[c] / w;
+    pending_lost_ += n.backlog_c[c] / w;
+    n.backlog_c[c] = 0;
+  }
+  n.backlog = 0;
+}
+
+void MeshModel::Crash(int id, Seconds) {
+  Node& n = nodes_.at(static_cast<std::size_t>(id));
+  if (n.state == NodeState::kStopped || n.state == NodeState::kFailed) return;
+  LoseQueue(n);
+  n.state = NodeState::kFailed;
+  n.next_role = -1;
+}
+
+void MeshModel::SetGray(int id, double speed_factor, double error_rate) {
+  Node& n = nodes_.at(static_cast<std::size_t>(id));
+  n.speed_factor = std::clamp(speed_factor, 1e-6, 1.0);
+  n.error_rate = std::clamp(error_rate, 0.0, 1.0);
+}
+
+void MeshModel::SetUnreachable(int id, bool unreachable) {
+  nodes_.at(static_cast<std::size_t>(id)).unreachable = unreachable;
+}
+
+void MeshModel::Isolate(int id) { nodes_.at(static_cast<std::size_t>(id)).isolated = true; }
+
+void MeshModel::SetPlacement(int id, int rack, int zone) {
+  Node& n = nodes_.at(static_cast<std::size_t>(id));
+  n.rack = rack;
+  n.zone = zone;
+}
+
+void MeshModel::SetPath(int id, Seconds latency, double loss) {
+  Node& n = nodes_.at(static_cast<std::size_t>(id));
+  n.path_latency = std::max(0.0, latency);
+  n.path_loss = std::clamp(loss, 0.0, 1.0);
+}
+
+void MeshModel::Kill(int id, Seconds now) {
+  Node& n = nodes_.at(static_cast<std::size_t>(id));
+  if (n.state == NodeState::kStopped) return;
+  LoseQueue(n);
+  Stop(id, now);
 }
 
 void MeshModel::Stop(int id, Seconds now) {
@@ -318,7 +368,10 @@ void MeshModel::BeginTick(Seconds now, Seconds dt, const std::vector<double>& ro
     Node& n = nodes_[static_cast<std::size_t>(id)];
     n.accepted = n.served = n.assigned = 0;
     n.accepted_c = n.served_c = PerClass{};
-    if (n.state == NodeState::kReady && routable(id)) {
+    // A crashed node nobody has noticed yet still gets its share (lost).
+    const bool takes_work = (n.state == NodeState::kReady && !n.isolated && !n.unreachable) ||
+                            n.state == NodeState::kFailed;
+    if (takes_work && routable(id)) {
       role_ready_[static_cast<std::size_t>(n.role)].push_back(id);
       ready_speed[static_cast<std::size_t>(n.role)] += n.speed;
     }
@@ -365,6 +418,19 @@ void MeshModel::BeginTick(Seconds now, Seconds dt, const std::vector<double>& ro
     tick_role_demand_[r] = role_demand_rps[r];
     tick_role_dropped_[r] = role_dropped;
   }
+  // What went to crashed nodes is lost.
+  tick_lost_ = pending_lost_;
+  pending_lost_ = 0;
+  for (int id : live_) {
+    Node& n = nodes_[static_cast<std::size_t>(id)];
+    n.errors = 0;
+    if (n.state != NodeState::kFailed) continue;
+    for (int c = 0; c < kNumClasses; ++c) {
+      tick_dropped_c_[c] += n.accepted_c[c] / w;
+      tick_lost_ += n.accepted_c[c] / w;
+      n.accepted_c[c] = 0;
+    }
+  }
   tick_dropped_ = tick_dropped_c_[0] + tick_dropped_c_[1] + tick_dropped_c_[2];
 
   for (int id : live_) {
@@ -402,6 +468,8 @@ void MeshModel::ReportServed(int id, double served_flops) {
       n.served_c[c] = total > 0 ? n.served * (pending[c] / total) : 0;
     }
   }
+  const double fail = 1 - (1 - n.error_rate) * (1 - n.path_loss);
+  n.errors = fail > 0 ? n.served * fail / workload_.request_work : 0;
 }
 
 TickRecord MeshModel::EndTick() {
@@ -439,15 +507,24 @@ TickRecord MeshModel::EndTick() {
     const double start_backlog = n.backlog;
     double end_backlog = 0;
     const double dust = kNegligibleFraction * n.speed * tick_dt_;
+    // A gray node's failed requests left its queue but were not served.
+    const double error_share = n.served > 0 && n.errors > 0 ? n.errors * w / n.served : 0;
     for (int c = 0; c < kNumClasses; ++c) {
       double left = n.backlog_c[c] + n.accepted_c[c] - n.served_c[c];
       if (left <= dust) left = 0;
       n.backlog_c[c] = left;
       end_backlog += left;
-      r.served_by_class[c] += n.served_c[c] / w;
+      const double failed = n.served_c[c] / w * error_share;
+      r.served_by_class[c] += n.served_c[c] / w - failed;
+      r.dropped_by_class[c] += failed;
       r.queued_by_class[c] += left / w;
     }
-    served_work += n.served;
+    r.lost += n.errors;
+    r.dropped += n.errors;
+    served_work += n.served - n.errors * w;
+    if (n.state != NodeState::kFailed && !n.unreachable) n.last_heard = tick_start_ + tick_dt_;
+    n.latency_s = 0;
+    n.service_time_s = n.served > 0 ? w / (spec.core_speed * n.speed_factor) : 0;
     queued_work += end_backlog;
     role_queued[role] += end_backlog / w;
 
@@ -463,24 +540,32 @@ TickRecord MeshModel::EndTick() {
       ++r.ready_by_role[role];
       const double rate = n.accepted / w / tick_dt_;  // requests/s this node took
       if (rate > 0) {
-        const double service_time = w / spec.core_speed;
+        const double service_time = w / (spec.core_speed * n.speed_factor);
         double latency;
         if (start_backlog == 0 && end_backlog == 0) {
-          if (memo_rate[t] != rate) {
-            memo_rate[t] = rate;
-            memo_latency[t] = MmcMeanLatency(rate, service_time, spec.cores);
+          if (n.speed_factor < 1) {
+            latency = MmcMeanLatency(rate, service_time, spec.cores);
+          } else {
+            if (memo_rate[t] != rate) {
+              memo_rate[t] = rate;
+              memo_latency[t] = MmcMeanLatency(rate, service_time, spec.cores);
+            }
+            latency = memo_latency[t];
           }
-          latency = memo_latency[t];
           // At or beyond saturation with no queue left the tick was exactly
           // full: charge the time a request waits behind a full tick's work.
           if (!std::isfinite(latency)) latency = service_time + tick_dt_ / 2;
         } else {
           // Overloaded: a request waits behind the mean backlog over the tick.
-          latency = service_time + 0.5 * (start_backlog + end_backlog) / n.speed;
+          latency = service_time + 0.5 * (start_backlog + end_backlog) / (n.speed * n.speed_factor);
         }
+        latency += 2 * n.path_latency;
         weighted_latency += rate * latency;
         latency_weight += rate;
+        n.latency_s = latency;
       }
+    } else if (n.state == NodeState::kFailed) {
+      ++r.failed;
     } else if (n.state == NodeState::kBooting) {
       ++r.booting;
       ++r.booting_by_role[role];
@@ -501,6 +586,8 @@ TickRecord MeshModel::EndTick() {
     return nodes_[static_cast<std::size_t>(id)].state == NodeState::kStopped;
   });
 
+  r.lost += tick_lost_;
+  lost_total_ += r.lost;
   r.migrating = migrating_;
   for (int c = 0; c < kNumClasses; ++c) r.queued_by_class[c] += migrating_c_[c];
   r.capacity_rps = ready_capacity_work / w / tick_dt_;
@@ -582,13 +669,20 @@ Observation MeshModel::Observe(Seconds now, Seconds interval, bool with_nodes) c
         // Promoted at this tick's start: it served no part of the last tick.
         if (!have_last_ || n.ready_at > last_.time) ++p.ready_without_metrics;
         break;
-      case NodeState::kDraining: ++p.draining; break;
+      case NodeState::kDraining:
+        ++p.draining;
+        break;
       case NodeState::kSwitching:
         ++p.switching;
         ++obs.roles[static_cast<std::size_t>(n.next_role)].switching;
         break;
+      case NodeState::kFailed:
+        // Nobody has told the manager: it still counts the node as ready.
+        ++p.ready;
+        ++ro.ready;
+        break;
       case NodeState::kStopped:
-      case NodeState::kFailed: break;
+        break;
     }
     if (with_nodes) {
       NodeObservation& no = obs.nodes.emplace_back();
@@ -600,6 +694,21 @@ Observation MeshModel::Observe(Seconds now, Seconds interval, bool with_nodes) c
       no.utilization = have_last_ && last_.dt > 0 ? n.served / (n.speed * last_.dt) : 0;
       for (int c = 0; c < kNumClasses; ++c) no.queued[c] = n.backlog_c[c] / w;
       no.queue_seconds = n.backlog / n.speed;
+      no.latency_s = n.latency_s;
+      no.service_time_s = n.service_time_s;
+      no.error_rate = n.served > 0 ? n.errors * w / n.served : 0;
+      no.heartbeat_age = std::max(0.0, now - n.last_heard);
+      no.isolated = n.isolated;
+      no.rack = n.rack;
+      no.zone = n.zone;
+      // A silent node sends no metrics: the manager has only its silence.
+      if (no.heartbeat_age > 1e-9 || n.state == NodeState::kFailed) {
+        if (n.state == NodeState::kFailed) no.state = NodeState::kReady;
+        no.utilization = 0;
+        no.latency_s = 0;
+        no.service_time_s = 0;
+        no.error_rate = 0;
+      }
     }
   }
   return obs;

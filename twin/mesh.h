@@ -26,56 +26,71 @@ namespace meshtwin {
 struct Node {
   int id = 0;
   int type = 0;
-  int role = 0;           // the role it serves (while switching: the role it is leaving)
-  int next_role = -1;     // while switching: the role it will serve
+  int role = 0;              // the role it serves (while switching: the role it is leaving)
+  int next_role = -1;        // while switching: the role it will serve
   Seconds switch_until = 0;  // while switching: when it starts serving next_role
   NodeState state = NodeState::kBooting;
   Seconds provisioned_at = 0;
   Seconds ready_at = 0;
   Seconds stopped_at = std::numeric_limits<double>::quiet_NaN();
-  double speed = 0;       // flop/s of the whole node
-  double backlog = 0;     // work queued at the start of the tick
-  double assigned = 0;    // work to execute in the current tick (backlog + accepted arrivals)
-  double accepted = 0;    // arrivals accepted in the current tick
-  double served = 0;      // work completed in the current tick
+  double speed = 0;     // flop/s of the whole node
+  double backlog = 0;   // work queued at the start of the tick
+  double assigned = 0;  // work to execute in the current tick (backlog + accepted arrivals)
+  double accepted = 0;  // arrivals accepted in the current tick
+  double served = 0;    // work completed in the current tick
   // The same, per request class (sums equal the totals above).
   PerClass backlog_c = {0, 0, 0};
   PerClass accepted_c = {0, 0, 0};
   PerClass served_c = {0, 0, 0};
+  // Faults (twin/faults.h).
+  double speed_factor = 1;   // gray failure: the share of its speed it still has
+  double error_rate = 0;     // gray failure: the share of completed requests that fail
+  bool unreachable = false;  // cut off by a partition: no new work, no heartbeats
+  bool isolated = false;     // suspect (kIsolate): no new work
+  Seconds last_heard = 0;    // its last heartbeat reached the manager then
+  int rack = 0, zone = 0;
+  double latency_s = 0;       // mean latency estimate of its requests over the last tick
+  double service_time_s = 0;  // mean time a request was served, queueing excluded
+  double errors = 0;          // requests it completed in the current tick that failed
+  Seconds path_latency = 0;   // one way, manager to node (faults.topology)
+  double path_loss = 0;       // share of requests lost on the way (degraded links)
 };
 
 // What one tick amounted to, fleet-wide.
 struct TickRecord {
-  Seconds time = 0;            // tick start
+  Seconds time = 0;  // tick start
   Seconds dt = 0;
-  double demand_rps = 0;       // offered rate
-  double arrived = 0;          // requests offered in the tick
-  double capacity_rps = 0;     // ready capacity
-  double served = 0;           // requests completed
-  double dropped = 0;          // requests refused (queues full, or no ready node)
-  double queued = 0;           // requests waiting at the end of the tick
-  double utilization = 0;      // completed work / ready capacity, 0..1
-  double latency = 0;          // request-weighted mean latency estimate, s (0 if no demand)
+  double demand_rps = 0;    // offered rate
+  double arrived = 0;       // requests offered in the tick
+  double capacity_rps = 0;  // ready capacity
+  double served = 0;        // requests completed
+  double dropped = 0;       // requests refused (queues full, or no ready node)
+  double queued = 0;        // requests waiting at the end of the tick
+  double utilization = 0;   // completed work / ready capacity, 0..1
+  double latency = 0;       // request-weighted mean latency estimate, s (0 if no demand)
   bool slo_violated = false;
   int ready = 0, booting = 0, draining = 0, switching = 0;
-  std::vector<int> active_by_type;         // nodes not stopped, per type
-  std::vector<double> utilization_by_type; // of ready nodes, per type
+  int failed = 0;                   // crashed nodes not yet replaced
+  double lost = 0;                  // of dropped: requests lost to failures (sent to or queued on
+                                    // crashed nodes, failed by gray ones)
+  std::vector<int> active_by_type;  // nodes not stopped, per type
+  std::vector<double> utilization_by_type;  // of ready nodes, per type
   // Per request class, in requests. `dropped_by_class` includes `throttled_by_class`.
   PerClass arrived_by_class = {0, 0, 0};
   PerClass served_by_class = {0, 0, 0};
   PerClass dropped_by_class = {0, 0, 0};
   PerClass throttled_by_class = {0, 0, 0};
-  PerClass queued_by_class = {0, 0, 0};    // in queues or migrating
-  double migrating = 0;                    // of `queued`: requests in transit between nodes
+  PerClass queued_by_class = {0, 0, 0};  // in queues or migrating
+  double migrating = 0;                  // of `queued`: requests in transit between nodes
   // Per role, in scenario order.
-  std::vector<double> demand_by_role;      // requests/s
-  std::vector<double> capacity_by_role;    // requests/s of its ready nodes
-  std::vector<double> utilization_by_role; // of its ready nodes
+  std::vector<double> demand_by_role;       // requests/s
+  std::vector<double> capacity_by_role;     // requests/s of its ready nodes
+  std::vector<double> utilization_by_role;  // of its ready nodes
   std::vector<double> dropped_by_role;
   std::vector<double> queued_by_role;
-  std::vector<int> ready_by_role;          // ready nodes holding the role
+  std::vector<int> ready_by_role;  // ready nodes holding the role
   std::vector<int> booting_by_role;
-  std::vector<int> switching_by_role;      // switching into the role
+  std::vector<int> switching_by_role;  // switching into the role
 };
 
 // Counts the minutes (of simulated time, aligned on whole minutes) that
@@ -134,6 +149,23 @@ class MeshModel {
   // Node `id` (ready) starts switching to `role`; false if it cannot (not
   // ready, already in that role, unknown role).
   bool ChangeRole(int id, int role, Seconds now);
+  // Faults. Crash: the node fails at once (kFailed) and its queue is lost;
+  // until the manager replaces it (Kill), a load balancer that has not
+  // noticed keeps sending it its share of new work, which is lost too. Gray:
+  // it runs at `speed_factor` of its speed and fails `error_rate` of what it
+  // completes. Unreachable: no new work reaches it (routes avoid it) and its
+  // heartbeats stop; it works off its queue. Isolate: no new work.
+  void Crash(int id, Seconds now);
+  void SetGray(int id, double speed_factor, double error_rate);
+  void SetUnreachable(int id, bool unreachable);
+  void Isolate(int id);
+  void SetPlacement(int id, int rack, int zone);
+  // The network path to node `id`: one-way latency (added twice to its
+  // requests' latency) and the share of requests lost on the way.
+  void SetPath(int id, Seconds latency, double loss);
+  // Stops node `id` at once whatever its state; its queue is lost to failures.
+  void Kill(int id, Seconds now);
+  double requests_lost_to_failures() const { return lost_total_; }
   // Per-class token-bucket limits (requests/s, +inf: none), bucket depth in
   // seconds of the rate, and priority scheduling from now on.
   void SetAdmission(const PerClass& rate_limit, Seconds burst);
@@ -185,7 +217,7 @@ class MeshModel {
   const WorkloadSpec& workload() const { return workload_; }
   const std::vector<RoleSpec>& roles() const { return roles_; }
   int role_switches() const { return role_switches_; }
-  int active_nodes() const;               // not stopped
+  int active_nodes() const;  // not stopped
   int active_nodes(int type) const { return active_by_type_[static_cast<std::size_t>(type)]; }
   double node_hours() const { return node_seconds_ / 3600.0; }
   double cost() const { return cost_; }
@@ -195,6 +227,11 @@ class MeshModel {
 
  private:
   const std::vector<char>* routable_ = nullptr;
+  double pending_lost_ = 0;  // lost between ticks (crashed queues), counted in the next one
+  double tick_lost_ = 0;
+  double lost_total_ = 0;
+  // Loses node `id`'s queue to failures (counted in the next tick).
+  void LoseQueue(Node& n);
   void Stop(int id, Seconds now);
   // Places `work` (flop) of class `cls` on `nodes` in proportion to speed,
   // within each node's room for the class, spilling what does not fit to the
@@ -218,7 +255,7 @@ class MeshModel {
   PerClass migrating_c_{};
   int role_switches_ = 0;
   std::vector<Node> nodes_;
-  std::vector<int> live_;          // ids of nodes not stopped, ascending
+  std::vector<int> live_;  // ids of nodes not stopped, ascending
   std::vector<int> working_;
   std::vector<int> stopped_now_;
   std::vector<int> active_by_type_;

@@ -1,8 +1,8 @@
 #include "twin/mesh.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 namespace meshtwin {
 namespace {
@@ -78,6 +78,82 @@ TEST(MeshModel, OnlyRoutableNodesGetNewWork) {
   mesh.SetRoutable(nullptr);
   a = tick(20);
   EXPECT_DOUBLE_EQ(a[0], 2e10);
+}
+
+TEST(MeshModel, ACrashedNodeLosesItsQueueAndWhatItIsSentUntilKilled) {
+  MeshModel mesh({Type("n", 4, 2)}, Work(1e8, 10), SloSpec{});
+  mesh.AddInitialNodes();                    // 2 x 40 requests/s
+  double arrived = 0, done = 0;              // done: served + dropped
+  TickRecord r = RunTick(mesh, 0, 10, 120);  // overloaded: 400 requests queued over both
+  arrived += r.arrived;
+  done += r.served + r.dropped;
+  const double queued = mesh.node(0).backlog / 1e8;
+  ASSERT_GT(queued, 0);
+  mesh.Crash(0, 10);
+  EXPECT_EQ(mesh.node(0).state, NodeState::kFailed);
+  // Nobody has noticed: the balancer still sends node 0 its half, all lost.
+  r = RunTick(mesh, 10, 10, 60);
+  arrived += r.arrived;
+  done += r.served + r.dropped;
+  EXPECT_NEAR(r.lost, queued + 300, 1e-6);
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_NEAR(done + r.queued, arrived, 1e-6) << "lost requests count as dropped";
+  // The manager's view: still ready, but silent.
+  const Observation obs = mesh.Observe(20, 10, true);
+  EXPECT_EQ(obs.pools[0].ready, 2);
+  EXPECT_EQ(obs.nodes[0].state, NodeState::kReady);
+  EXPECT_DOUBLE_EQ(obs.nodes[0].heartbeat_age, 10);
+  EXPECT_DOUBLE_EQ(obs.nodes[1].heartbeat_age, 0);
+  // Killed: no more losses; node 1 takes everything.
+  mesh.Kill(0, 20);
+  r = RunTick(mesh, 20, 10, 30);
+  arrived += r.arrived;
+  done += r.served + r.dropped;
+  EXPECT_DOUBLE_EQ(r.lost, 0);
+  EXPECT_EQ(r.failed, 0);
+  EXPECT_NEAR(done + r.queued, arrived, 1e-6);
+  EXPECT_NEAR(mesh.requests_lost_to_failures(), queued + 300, 1e-6);
+}
+
+TEST(MeshModel, GrayNodesServeSlowerAndFailSomeRequests) {
+  MeshModel mesh({Type("n", 4, 2)}, Work(1e8, 10), SloSpec{});
+  mesh.AddInitialNodes();
+  mesh.SetGray(1, 0.5, 0.1);
+  // Executor at the gray node's real speed.
+  mesh.PromoteBooted(0);
+  mesh.BeginTick(0, 10, 40);  // 200 requests each
+  for (int id : mesh.working_nodes()) {
+    const Node& n = mesh.node(id);
+    mesh.ReportServed(id, std::min(n.assigned, n.speed * n.speed_factor * 10));
+  }
+  const TickRecord r = mesh.EndTick();
+  // Node 1 completed 200 requests' work (half speed: exactly its capacity) of
+  // which 10 % failed.
+  EXPECT_NEAR(r.lost, 20, 1e-9);
+  EXPECT_NEAR(r.served, 380, 1e-9);
+  EXPECT_NEAR(r.served + r.dropped + r.queued, 400, 1e-9);
+  const Observation obs = mesh.Observe(10, 10, true);
+  EXPECT_NEAR(obs.nodes[1].error_rate, 0.1, 1e-12);
+  EXPECT_GT(obs.nodes[1].latency_s, 1.5 * obs.nodes[0].latency_s);
+}
+
+TEST(MeshModel, UnreachableAndIsolatedNodesGetNoNewWork) {
+  MeshModel mesh({Type("n", 4, 3)}, Work(), SloSpec{});
+  mesh.AddInitialNodes();
+  mesh.SetUnreachable(0, true);
+  mesh.Isolate(1);
+  mesh.PromoteBooted(0);
+  mesh.BeginTick(0, 10, 30);
+  EXPECT_DOUBLE_EQ(mesh.node(0).assigned, 0);
+  EXPECT_DOUBLE_EQ(mesh.node(1).assigned, 0);
+  EXPECT_DOUBLE_EQ(mesh.node(2).assigned, 3e10);
+  for (int id : mesh.working_nodes()) mesh.ReportServed(id, mesh.node(id).assigned);
+  mesh.EndTick();
+  // The cut-off node's heartbeats stop; the isolated one still reports.
+  const Observation obs = mesh.Observe(10, 10, true);
+  EXPECT_DOUBLE_EQ(obs.nodes[0].heartbeat_age, 10);
+  EXPECT_DOUBLE_EQ(obs.nodes[1].heartbeat_age, 0);
+  EXPECT_TRUE(obs.nodes[1].isolated);
 }
 
 TEST(MeshModel, ConservesRequestsThroughOverloadAndRecovery) {
