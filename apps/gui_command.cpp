@@ -16,6 +16,7 @@ struct GuiArgs {
   std::vector<std::string> files;
   std::string sim;
   std::vector<std::string> overrides;
+  std::vector<std::string> rerun;
   std::string screenshot;
   int frames = 30;
   std::string size = "1600x1000";
@@ -36,6 +37,7 @@ int RunGuiCommand(const GuiArgs& args, bool sim_given) {
   options.simulate = sim_given;
   options.scenario = args.sim;
   options.overrides = args.overrides;
+  options.rerun = args.rerun;
   options.binary = SelfBinary();
   options.screenshot = args.screenshot;
   options.frames = args.frames;
@@ -77,6 +79,13 @@ void RegisterGuiCommand(CLI::App& app, int* exit_code) {
       "Start a streamed simulation of SCENARIO (file or library name; `default` for the "
       "built-in one) and watch it");
   cmd->add_option("--set", args->overrides, "Override a key of the --sim scenario (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--rerun", args->rerun,
+                  "Re-run the primary run through the scenario panel with this KEY=VALUE "
+                  "setting (repeatable; policy.name=P picks the policy), as its button does; "
+                  "with --screenshot, waits for the re-run and shows both runs overlaid, and "
+                  "fails with the child's error if the re-run fails")
       ->take_all()
       ->allow_extra_args(false);
   cmd->add_option("--screenshot", args->screenshot,

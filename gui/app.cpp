@@ -21,6 +21,7 @@
 #include "gui/data_source.h"
 #include "gui/imgui_util.h"
 #include "gui/panels.h"
+#include "gui/rerun.h"
 #include "gui/snapshot_lookup.h"
 
 namespace meshtwin::gui {
@@ -65,15 +66,31 @@ class App {
     }
     if (options_.at) time_ = *options_.at;
     plots_.window = options_.plot_window;
+    if (!options_.rerun.empty()) {
+      if (sources_.empty()) {
+        return absl::InvalidArgumentError("--rerun: needs a results file (or --sim) to re-run");
+      }
+      for (const std::string& set : options_.rerun) {
+        if (set.find('=') == std::string::npos || set.front() == '=') {
+          return absl::InvalidArgumentError("--rerun " + set + ": expected KEY=VALUE");
+        }
+      }
+      scenario_.scripted = options_.rerun;
+      scenario_.scripted_pending = true;
+      scripted_ = ScriptedRerun::kWaiting;
+    }
     return absl::OkStatus();
   }
 
   void Poll() {
     for (SourceEntry& e : sources_) {
       if (!e.error.empty()) continue;
+      const bool was_live = e.source->live();
       if (absl::Status st = e.source->Poll(); !st.ok()) {
         e.error = ErrorText(st);
         SetStatus(e.error, true);
+      } else if (e.rerun && was_live && !e.source->live()) {
+        SetStatus(e.source->name() + " finished: overlaid, summaries side by side", false);
       }
     }
   }
@@ -224,6 +241,47 @@ class App {
     }
   }
 
+  // Headless --rerun: follows the scripted click through to the re-run's
+  // end. Call once per frame after Execute().
+  void UpdateScriptedRerun() {
+    if (scripted_ == ScriptedRerun::kWaiting) {
+      const SourceEntry& primary = sources_.front();
+      if (scenario_.scripted_clicked) {
+        // Execute() has run the command: a re-run source, or the reason there is none.
+        scripted_ = ScriptedRerun::kFailed;
+        rerun_error_ = status_.empty() ? "the re-run did not start" : status_;
+        for (const SourceEntry& e : sources_) {
+          if (e.rerun) scripted_ = ScriptedRerun::kStarted;
+        }
+      } else if (!primary.error.empty()) {
+        scripted_ = ScriptedRerun::kFailed;
+        rerun_error_ = primary.error;
+      } else if (!primary.source->live() && primary.source->data().scenario_text.empty()) {
+        scripted_ = ScriptedRerun::kFailed;
+        rerun_error_ = primary.source->name() + " records no scenario to re-run";
+      }
+    }
+    if (scripted_ == ScriptedRerun::kStarted) {
+      for (const SourceEntry& e : sources_) {
+        if (!e.rerun) continue;
+        if (!e.error.empty()) {
+          scripted_ = ScriptedRerun::kFailed;
+          rerun_error_ = e.error;
+        } else if (!e.source->live()) {
+          scripted_ = ScriptedRerun::kDone;
+        }
+      }
+    }
+  }
+  // False while a scripted re-run is still to start or running.
+  bool scripted_rerun_settled() const {
+    return scripted_ != ScriptedRerun::kWaiting && scripted_ != ScriptedRerun::kStarted;
+  }
+  absl::Status scripted_rerun_result() const {
+    if (scripted_ != ScriptedRerun::kFailed) return absl::OkStatus();
+    return absl::InternalError("--rerun: " + rerun_error_);
+  }
+
   bool has_sources() const { return !sources_.empty(); }
   // True while a source may still grow (a simulation running without error).
   bool any_live() const {
@@ -275,11 +333,32 @@ class App {
         return;
       }
     }
+    // Relative paths in the stored YAML were relative to the original
+    // scenario's folder, which the results file does not record: look for
+    // them next to the results file, then in the current folder.
+    std::vector<std::string> folders;
+    const std::string results = sources_.front().source->results_path();
+    if (!results.empty()) {
+      std::filesystem::path dir = std::filesystem::path(results).parent_path();
+      folders.push_back(dir.empty() ? std::string(".") : dir.string());
+    }
+    {
+      std::error_code ec;
+      const std::filesystem::path cwd = std::filesystem::current_path(ec);
+      if (!ec) folders.push_back(cwd.string());
+    }
+    absl::StatusOr<std::vector<std::string>> paths =
+        RelativePathOverrides(primary->data->scenario_text, cmd.overrides, folders);
+    if (!paths.ok()) {
+      SetStatus(ErrorText(paths.status()), true);
+      return;
+    }
     std::erase_if(sources_, [](const SourceEntry& e) { return e.rerun; });
     DataSourceSpec spec;
     spec.kind = SourceKind::kRunningSimulation;
     spec.scenario = yaml;
-    spec.overrides = cmd.overrides;
+    spec.overrides = *paths;
+    spec.overrides.insert(spec.overrides.end(), cmd.overrides.begin(), cmd.overrides.end());
     spec.binary = options_.binary;
     spec.label = cmd.label;
     absl::StatusOr<std::unique_ptr<DataSource>> s = OpenDataSource(spec);
@@ -313,6 +392,9 @@ class App {
   std::string status_;
   bool status_is_error_ = false;
   std::string scratch_;
+  enum class ScriptedRerun { kNone, kWaiting, kStarted, kFailed, kDone };
+  ScriptedRerun scripted_ = ScriptedRerun::kNone;
+  std::string rerun_error_;
   TimelinePanel timeline_;
   TopologyPanel topology_;
   PlotsPanel plots_;
@@ -492,8 +574,9 @@ absl::Status RunGui(const GuiOptions& options) {
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
     bool final_frame = false;
     if (headless && frame >= options.frames - 1) {
-      if (!app.any_live()) {
+      if (!app.any_live() && app.scripted_rerun_settled()) {
         result = WriteScreenshot(options.screenshot, fw, fh);
+        if (result.ok()) result = app.scripted_rerun_result();
         final_frame = true;
       } else if (std::chrono::duration<double>(start - loop_start).count() > kSimulationWait) {
         result =
@@ -504,6 +587,7 @@ absl::Status RunGui(const GuiOptions& options) {
     }
     glfwSwapBuffers(window);
     app.Execute(view);
+    app.UpdateScriptedRerun();
     frame_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
     if (final_frame) break;
   }

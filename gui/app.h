@@ -27,6 +27,11 @@ struct GuiOptions {
   bool simulate = false;
   std::string scenario;
   std::vector<std::string> overrides;  // its --set overrides
+  // Re-run the primary run with these KEY=VALUE settings through the scenario
+  // panel (typed into its fields, then its button: the same command a click
+  // pushes). Headless, the screenshot waits for the re-run to end and shows
+  // both runs overlaid; a re-run that fails fails RunGui with its error.
+  std::vector<std::string> rerun;
   // The meshtwin binary, for child simulations.
   std::string binary;
   // Headless: render `frames` frames and write the last to this PNG (with
@@ -43,7 +48,9 @@ struct GuiOptions {
 
 // Runs the window until it is closed (or, with a screenshot, for `frames`
 // frames). Bad input (a missing or corrupt results file, an unwritable PNG
-// path) fails before a window opens, naming the file or flag.
+// path) fails before a window opens, naming the file or flag. Headless with
+// `rerun`, a re-run that cannot start or whose child fails still writes the
+// PNG (it shows the error) and then returns that error.
 absl::Status RunGui(const GuiOptions& options);
 
 struct FrameStats {

@@ -22,7 +22,11 @@ std::string ErrorLineOf(const std::string& err) {
     std::size_t end = err.find('\n', start);
     if (end == std::string::npos) end = err.size();
     const std::string line = err.substr(start, end - start);
-    if (line.find("error:") != std::string::npos) return line;
+    if (const std::size_t at = line.find("error:"); at != std::string::npos) {
+      // "meshtwin: error: --set policy.name: ..." -> "--set policy.name: ..."
+      const std::size_t text = line.find_first_not_of(' ', at + 6);
+      return text == std::string::npos ? line : line.substr(text);
+    }
     if (first.empty() && !line.empty()) first = line;
     start = end + 1;
   }

@@ -6,12 +6,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "gui/app.h"
 #include "gui/data_source.h"
 #include "gui/node_table_model.h"
 #include "gui/plot_widget.h"
+#include "gui/rerun.h"
 #include "gui/sim_stream.h"
 #include "gui/snapshot_lookup.h"
 #include "gui/time_axis.h"
@@ -198,6 +200,81 @@ TEST(TopologyLayoutTest, NodeWithOverlayLinksLandsNearItsNeighbours) {
   for (int i = 0; i < 40; ++i) {
     const Vec2 q = *layout.PositionOf(i);
     EXPECT_GT(std::hypot(p.x - q.x, p.y - q.y), 0.2f) << i;
+  }
+}
+
+// An overlay of 20 groups of 100 nodes, each a ring with fingers i + 2^k
+// inside its group (like Kademlia's buckets, which cluster by prefix), whose
+// links arrive only in the second snapshot (the DHT still joining at the
+// first): Boost's FR on the overlay graph puts a group together, apart from
+// the others; nobody piled on a border or on top of another node; the same
+// positions every time.
+TEST(TopologyLayoutTest, OverlayGraphLaidOutByForcesFromLaterLinks) {
+  const int groups = 20, size = 100, n = groups * size;
+  ResultsData d;
+  d.roles = {"default"};
+  d.node_types = {"n"};
+  NodeSnapshots& ns = d.nodes;
+  ns.links = "kademlia";
+  ns.time = {0, 15};
+  ns.offset = {0};
+  ns.link_offset = {0};
+  // Node i is member i / groups of group i % groups: ids interleave groups,
+  // so the initial placement (by id) mixes them.
+  for (int s = 0; s < 2; ++s) {
+    for (int i = 0; i < n; ++i) {
+      ns.id.push_back(i);
+      ns.type.push_back(0);
+      ns.role.push_back(0);
+      ns.state.push_back(1);
+      ns.utilization.push_back(0.5f);
+      ns.queued.push_back(0);
+      const int g = i % groups, m = i / groups;
+      for (int k = 0; s == 1 && (1 << k) < size; ++k) {
+        ns.link_from.push_back(i);
+        ns.link_to.push_back(((m + (1 << k)) % size) * groups + g);
+      }
+    }
+    ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
+    ns.link_offset.push_back(static_cast<std::int64_t>(ns.link_from.size()));
+  }
+  TopologyLayout layout;
+  EXPECT_EQ(layout.Extend(d), static_cast<std::size_t>(n));
+  EXPECT_TRUE(layout.used_force_layout());
+  const float extent = std::max(layout.max_corner().x - layout.min_corner().x,
+                                layout.max_corner().y - layout.min_corner().y);
+  EXPECT_GT(extent, std::sqrt(static_cast<float>(n)));      // not a heap
+  EXPECT_LT(extent, 8 * std::sqrt(static_cast<float>(n)));  // not blown to a border
+  double same = 0, other = 0;
+  int same_n = 0, other_n = 0;
+  for (int i = 0; i < n; i += 3) {
+    for (int j = i + 1; j < n; j += 7) {
+      const Vec2 a = *layout.PositionOf(i), b = *layout.PositionOf(j);
+      const double dist = std::hypot(a.x - b.x, a.y - b.y);
+      if (i % groups == j % groups) {
+        same += dist;
+        ++same_n;
+      } else {
+        other += dist;
+        ++other_n;
+      }
+    }
+  }
+  ASSERT_GT(same_n, 0);
+  EXPECT_LT(same / same_n, 0.5 * other / other_n);
+  int overlapping = 0;
+  for (int i = 0; i < n; ++i) {
+    for (int j = i + 1; j < n; ++j) {
+      const Vec2 a = *layout.PositionOf(i), b = *layout.PositionOf(j);
+      if (std::hypot(a.x - b.x, a.y - b.y) < 0.05f) ++overlapping;
+    }
+  }
+  EXPECT_EQ(overlapping, 0);
+  TopologyLayout again;
+  again.Extend(d);
+  for (int i = 0; i < n; i += 97) {
+    EXPECT_EQ(again.PositionOf(i)->x, layout.PositionOf(i)->x) << i;
+    EXPECT_EQ(again.PositionOf(i)->y, layout.PositionOf(i)->y) << i;
   }
 }
 
@@ -437,6 +514,59 @@ TEST(DataSourceTest, KindsAndErrors) {
   EXPECT_FALSE((*src)->live());
   EXPECT_EQ((*src)->data().scenario_name, "roundtrip");
   std::filesystem::remove(path);
+}
+
+TEST(RerunTest, ButtonCommandAndScriptedSettings) {
+  // The button: the combo's policy first, then the text's lines (trimmed,
+  // comments and blanks skipped), so a policy.name line wins as a later --set.
+  RerunCommand cmd = BuildRerunCommand("  duration=2h \n\n# note\nseed=3\n", "predictive");
+  EXPECT_THAT(cmd.overrides,
+              testing::ElementsAre("policy.name=predictive", "duration=2h", "seed=3"));
+  EXPECT_EQ(cmd.label, "rerun predictive");
+
+  // --rerun typed into the fields: a known policy picks the combo, a key
+  // already there is replaced, a new one appended.
+  std::string text = "duration=2h\nseed=1\n";
+  int policy = 0;
+  ApplyScriptedRerun({"policy.name=oracle", "seed=7", "dht=chord"}, &text, &policy);
+  EXPECT_EQ(std::string(kRerunPolicies[policy]), "oracle");
+  EXPECT_EQ(text, "duration=2h\nseed=7\ndht=chord\n");
+  // An unknown policy stays in the text, where it wins over the combo (and
+  // the child names the key in its error).
+  ApplyScriptedRerun({"policy.name=bogus"}, &text, &policy);
+  cmd = BuildRerunCommand(text, kRerunPolicies[policy]);
+  EXPECT_EQ(cmd.overrides.back(), "policy.name=bogus");
+  EXPECT_EQ(cmd.label, "rerun bogus");
+}
+
+TEST(RerunTest, RelativePathsAreFoundAndPassedAbsolute) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "meshtwin_gui_rerun_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "data");
+  { std::ofstream(dir / "data" / "demand.csv") << "time,value\n"; }
+  const std::string yaml =
+      "name: t\ntrace:\n  file: data/demand.csv\n  events_file: /abs/events.csv\n"
+      "forecast:\n  model: gru\n";
+  auto paths = RelativePathOverrides(yaml, {}, {"/nonexistent", dir.string()});
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  EXPECT_THAT(*paths, testing::ElementsAre("trace.file=" + (dir / "data" / "demand.csv").string()));
+  // Overridden by the user: left alone.
+  paths = RelativePathOverrides(yaml, {"trace.file=x.csv"}, {dir.string()});
+  ASSERT_TRUE(paths.ok());
+  EXPECT_TRUE(paths->empty());
+  // Nowhere to be found: an error naming the key, the path and the folders.
+  paths = RelativePathOverrides(yaml, {}, {"/nonexistent"});
+  ASSERT_FALSE(paths.ok());
+  EXPECT_THAT(paths.status().message(), HasSubstr("trace.file data/demand.csv"));
+  EXPECT_THAT(paths.status().message(), HasSubstr("/nonexistent"));
+  // A model file, relative.
+  paths =
+      RelativePathOverrides("name: t\nforecast:\n  model: data/demand.csv\n", {}, {dir.string()});
+  ASSERT_TRUE(paths.ok());
+  EXPECT_THAT(*paths,
+              testing::ElementsAre("forecast.model=" + (dir / "data" / "demand.csv").string()));
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -72,7 +72,13 @@ struct NodeTablePanel {
 struct ScenarioPanel {
   const ResultsData* seeded_from = nullptr;  // the run the edit fields came from
   std::string overrides;                     // one key=value per line
-  int policy = 0;                            // index into kPolicies
+  int policy = 0;                            // index into kRerunPolicies
+  // Headless --rerun: these KEY=VALUE settings are typed into the edit fields
+  // and the button is "clicked" on the first frame it is enabled (the same
+  // RerunCommand a click pushes); `scripted_clicked` says it happened.
+  std::vector<std::string> scripted;
+  bool scripted_pending = false;
+  bool scripted_clicked = false;
   void Draw(const ViewState& view, CommandQueue* queue);
 };
 

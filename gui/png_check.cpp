@@ -1,13 +1,19 @@
 // gui_png_check: checks a `meshtwin gui --screenshot` PNG for the headless
-// test. Usage: gui_png_check FILE WIDTH HEIGHT. Exit 0 when the PNG decodes,
-// has that size, is not a single colour, and shows the demand line, the
-// capacity line and the forecast band in their palette colours (enough
-// pixels of each that it is the plot, not only the legend swatch).
+// test. Usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N].
+// Exit 0 when the PNG decodes, has that size, is not a single colour, and
+// shows the demand line, the capacity line and the forecast band in their
+// palette colours (enough pixels of each that it is the plot, not only the
+// legend swatch). --overlay N also wants at least N pixels of the first
+// overlaid run's colour (its dashed lines: a re-run or a second file), and
+// --failed N at least N pixels of the error / failed colour (a re-run's
+// error shown in red).
 #include <stb_image.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "gui/palette.h"
 
@@ -26,9 +32,31 @@ int CountPixels(const unsigned char* p, int n, Rgb c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: gui_png_check FILE WIDTH HEIGHT\n");
+  struct Want {
+    const char* name;
+    Rgb colour;
+    int min_pixels;
+  };
+  std::vector<Want> wants = {{"demand line", meshtwin::gui::kDemandColor, 300},
+                             {"capacity line", meshtwin::gui::kCapacityColor, 300},
+                             {"forecast band", meshtwin::gui::kForecastBand, 600}};
+  const char* usage = "usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N]\n";
+  if (argc < 4) {
+    std::fprintf(stderr, "%s", usage);
     return 2;
+  }
+  for (int i = 4; i < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc || (flag != "--overlay" && flag != "--failed")) {
+      std::fprintf(stderr, "%s", usage);
+      return 2;
+    }
+    const int n = std::atoi(argv[i + 1]);
+    if (flag == "--overlay") {
+      wants.push_back({"overlay run", meshtwin::gui::kOverlayColors[0], n});
+    } else {
+      wants.push_back({"error/failed", meshtwin::gui::kFailedColor, n});
+    }
   }
   int w = 0, h = 0, channels = 0;
   unsigned char* pixels = stbi_load(argv[1], &w, &h, &channels, 3);
@@ -50,14 +78,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: a single colour\n", argv[1]);
     ++failures;
   }
-  struct Want {
-    const char* name;
-    Rgb colour;
-    int min_pixels;
-  };
-  const Want wants[] = {{"demand line", meshtwin::gui::kDemandColor, 300},
-                        {"capacity line", meshtwin::gui::kCapacityColor, 300},
-                        {"forecast band", meshtwin::gui::kForecastBand, 600}};
   for (const Want& want : wants) {
     const int n = CountPixels(pixels, w * h, want.colour);
     std::printf("%-14s rgb(%3d,%3d,%3d): %d pixels\n", want.name, want.colour.r, want.colour.g,

@@ -7,12 +7,11 @@
 
 #include "gui/imgui_util.h"
 #include "gui/panels.h"
+#include "gui/rerun.h"
 #include "gui/time_axis.h"
 
 namespace meshtwin::gui {
 namespace {
-
-constexpr const char* kPolicies[] = {"hpa", "predictive", "oracle", "none"};
 
 struct SummaryRow {
   const char* label;
@@ -47,8 +46,8 @@ void ScenarioPanel::Draw(const ViewState& view, CommandQueue* queue) {
       overrides += line + "\n";
     }
     policy = 0;
-    for (int i = 0; i < static_cast<int>(std::size(kPolicies)); ++i) {
-      if (data.policy.rfind(kPolicies[i], 0) == 0) policy = i;
+    for (int i = 0; i < static_cast<int>(std::size(kRerunPolicies)); ++i) {
+      if (data.policy.rfind(kRerunPolicies[i], 0) == 0) policy = i;
     }
   }
 
@@ -60,23 +59,16 @@ void ScenarioPanel::Draw(const ViewState& view, CommandQueue* queue) {
 
   // Edit and re-run.
   ImGui::SetNextItemWidth(140);
-  ImGui::Combo("policy", &policy, kPolicies, static_cast<int>(std::size(kPolicies)));
+  ImGui::Combo("policy", &policy, kRerunPolicies, static_cast<int>(std::size(kRerunPolicies)));
   ImGui::SameLine();
   const bool can_run = !view.rerun_running && !data.scenario_text.empty() && !primary->live;
   if (!can_run) ImGui::BeginDisabled();
-  if (ImGui::Button("Re-run with these settings")) {
-    RerunCommand cmd;
-    std::istringstream in(overrides);
-    for (std::string line; std::getline(in, line);) {
-      const std::size_t a = line.find_first_not_of(" \t");
-      if (a == std::string::npos) continue;
-      line = line.substr(a, line.find_last_not_of(" \t\r") + 1 - a);
-      if (line[0] == '#') continue;
-      cmd.overrides.push_back(line);
-    }
-    cmd.overrides.push_back(std::string("policy.name=") + kPolicies[policy]);
-    cmd.label = std::string("rerun ") + kPolicies[policy];
-    queue->Push(std::move(cmd));
+  if (scripted_pending && can_run) ApplyScriptedRerun(scripted, &overrides, &policy);
+  const bool clicked = ImGui::Button("Re-run with these settings");
+  if (clicked || (scripted_pending && can_run)) {
+    queue->Push(BuildRerunCommand(overrides, kRerunPolicies[policy]));
+    if (scripted_pending) scripted_clicked = true;
+    scripted_pending = false;
   }
   if (!can_run) ImGui::EndDisabled();
   ImGui::TextDisabled("--set overrides, one key=value per line:");
@@ -85,7 +77,9 @@ void ScenarioPanel::Draw(const ViewState& view, CommandQueue* queue) {
   for (const SourceView& s : view.sources) {
     if (!s.rerun) continue;
     if (!s.error.empty()) {
-      ImGui::TextColored(Vec4(kFailedColor), "%s", s.error.c_str());
+      ImGui::PushStyleColor(ImGuiCol_Text, Vec4(kFailedColor));
+      ImGui::TextWrapped("%s", s.error.c_str());
+      ImGui::PopStyleColor();
     } else if (s.live) {
       char overlay[64];
       std::snprintf(overlay, sizeof overlay, "%s: %.0f %%", s.name.c_str(), 100 * s.progress);

@@ -7,6 +7,8 @@
 #include <boost/random/linear_congruential.hpp>
 #include <cmath>
 #include <numbers>
+#include <set>
+#include <utility>
 
 #include "gui/snapshot_lookup.h"
 
@@ -29,6 +31,43 @@ Vec2 Jitter(std::int32_t id) {
 using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
 using Topology = boost::rectangle_topology<boost::minstd_rand>;
 using Point = Topology::point_type;
+
+// FR's repulsion between vertices closer than `2 k` only, found through a
+// hash grid of cell 2 k: O(n) per iteration. (Boost's grid_force_pairs sizes
+// its cells from the area rather than its square root, which makes a single
+// cell, i.e. all pairs, for any graph that fits the screen.)
+template <typename PositionMap>
+struct LocalForcePairs {
+  PositionMap position;
+  double two_k;
+  template <typename G, typename ApplyForce>
+  void operator()(const G& g, ApplyForce apply_force) const {
+    std::unordered_map<std::int64_t, std::vector<std::size_t>> cells;
+    auto key = [&](const Point& p, int dx, int dy) {
+      const auto cx = static_cast<std::int64_t>(std::floor(p[0] / two_k)) + dx;
+      const auto cy = static_cast<std::int64_t>(std::floor(p[1] / two_k)) + dy;
+      return (cx << 32) ^ (cy & 0xffffffff);
+    };
+    const std::size_t n = boost::num_vertices(g);
+    cells.reserve(n);
+    for (std::size_t v = 0; v < n; ++v) cells[key(position[v], 0, 0)].push_back(v);
+    for (std::size_t u = 0; u < n; ++u) {
+      const Point& p = position[u];
+      for (int dx = -1; dx <= 1; ++dx) {
+        for (int dy = -1; dy <= 1; ++dy) {
+          auto it = cells.find(key(p, dx, dy));
+          if (it == cells.end()) continue;
+          for (std::size_t v : it->second) {
+            if (v == u) continue;
+            const double ddx = p[0] - position[v][0], ddy = p[1] - position[v][1];
+            // apply_force(u, v) pushes u away from v (Boost applies it one way).
+            if (ddx * ddx + ddy * ddy < two_k * two_k) apply_force(u, v);
+          }
+        }
+      }
+    }
+  }
+};
 
 }  // namespace
 
@@ -168,24 +207,20 @@ void TopologyLayout::FirstLayout(const ResultsData& data, std::size_t s) {
     start.push_back(ClusterSlot(role));
   }
 
-  const bool linked = rows.link_end > rows.link_begin;
+  // A run with a DHT is laid out on its overlay graph even when the first
+  // snapshot holds few links yet (the DHT still joining): the links of every
+  // snapshot available between the first snapshot's nodes.
+  const bool linked = !ns.links.empty() && ns.link_offset.size() == ns.size() + 1;
   const std::size_t n = ids.size();
   const bool run_fr =
       n >= 2 && (linked ? n <= options_.max_linked_fr_nodes : n <= options_.max_star_fr_nodes);
-  if (run_fr) {
-    // Vertices: the nodes, then one hub per role (hubs only in the star).
-    std::unordered_map<std::int32_t, std::size_t> vertex;
-    vertex.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) vertex.emplace(ids[i], i);
-    const std::size_t vertices = linked ? n : n + roles;
+  if (run_fr && linked) {
+    LinkedForceLayout(data, ids, &start);
+  } else if (run_fr) {
+    // Vertices: the nodes, then one hub per role.
+    const std::size_t vertices = n + roles;
     Graph g(vertices);
-    if (linked) {
-      for (std::size_t l = rows.link_begin; l < rows.link_end; ++l) {
-        auto a = vertex.find(ns.link_from[l]), b = vertex.find(ns.link_to[l]);
-        if (a != vertex.end() && b != vertex.end() && a->second != b->second)
-          boost::add_edge(a->second, b->second, g);
-      }
-    } else {
+    {
       std::size_t i = 0;
       for (std::size_t r = rows.begin; r < rows.end; ++r) {
         if (ns.id[r] < 0 || ns.id[r] > kMaxNodeId) continue;
@@ -202,8 +237,8 @@ void TopologyLayout::FirstLayout(const ResultsData& data, std::size_t s) {
     }
     // The rectangle sets FR's ideal edge length k = sqrt(area / vertices);
     // make k about 1.5 spacings.
-    const double half = 0.5 * 1.5 * options_.spacing * std::sqrt(static_cast<double>(vertices)) *
-                        (linked ? 1.0 : 2.0);
+    const double half =
+        0.5 * 1.5 * options_.spacing * std::sqrt(static_cast<double>(vertices)) * 2.0;
     boost::minstd_rand rng(42);
     const double extent = std::max(
         {half, static_cast<double>(max_.x - min_.x), static_cast<double>(max_.y - min_.y)});
@@ -211,25 +246,16 @@ void TopologyLayout::FirstLayout(const ResultsData& data, std::size_t s) {
     auto position =
         boost::make_iterator_property_map(points.begin(), boost::get(boost::vertex_index, g));
     const double temperature = options_.spacing * 4;
-    if (linked) {
-      boost::fruchterman_reingold_force_directed_layout(
-          g, position, topology,
-          boost::cooling(boost::linear_cooling<double>(
-              static_cast<std::size_t>(options_.fr_iterations), temperature)));
-    } else {
-      boost::fruchterman_reingold_force_directed_layout(
-          g, position, topology,
-          boost::cooling(boost::linear_cooling<double>(
-                             static_cast<std::size_t>(options_.fr_iterations), temperature))
-              .force_pairs(boost::all_force_pairs()));
-    }
+    boost::fruchterman_reingold_force_directed_layout(
+        g, position, topology,
+        boost::cooling(boost::linear_cooling<double>(
+                           static_cast<std::size_t>(options_.fr_iterations), temperature))
+            .force_pairs(boost::all_force_pairs()));
     for (std::size_t i = 0; i < n; ++i) {
       start[i] = {static_cast<float>(points[i][0]), static_cast<float>(points[i][1])};
     }
-    if (!linked) {
-      for (std::size_t k = 0; k < roles; ++k) {
-        hubs_[k] = {static_cast<float>(points[n + k][0]), static_cast<float>(points[n + k][1])};
-      }
+    for (std::size_t k = 0; k < roles; ++k) {
+      hubs_[k] = {static_cast<float>(points[n + k][0]), static_cast<float>(points[n + k][1])};
     }
     used_force_layout_ = true;
   }
@@ -241,6 +267,88 @@ void TopologyLayout::FirstLayout(const ResultsData& data, std::size_t s) {
     min_ = {std::min(min_.x, h.x), std::min(min_.y, h.y)};
     max_ = {std::max(max_.x, h.x), std::max(max_.y, h.y)};
   }
+}
+
+// Boost.Graph's Fruchterman-Reingold on the overlay graph: the first
+// snapshot's nodes, the links between them over every snapshot available
+// (deduplicated, undirected), plus a weak edge from each node to its role's
+// hub (gravity: a node with no link yet, or a component the DHT has not
+// joined, stays near its role instead of drifting to the border). The
+// repulsion is local (LocalForcePairs) and the ideal edge length is about 1.5
+// spacings whatever the box, which is large enough never to clamp: O(n) per
+// iteration, so 20,000 nodes lay out in well under a second.
+void TopologyLayout::LinkedForceLayout(const ResultsData& data,
+                                       const std::vector<std::int32_t>& ids,
+                                       std::vector<Vec2>* start) {
+  const NodeSnapshots& ns = data.nodes;
+  const std::size_t n = ids.size();
+  const std::size_t roles = hubs_.size();
+  std::unordered_map<std::int32_t, std::size_t> vertex;
+  vertex.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) vertex.emplace(ids[i], i);
+  std::vector<std::size_t> role_of(n, 0);
+  {
+    const SnapshotRows rows = RowsOf(ns, snapshots_seen_);
+    for (std::size_t r = rows.begin; r < rows.end; ++r) {
+      if (auto it = vertex.find(ns.id[r]); it != vertex.end()) {
+        role_of[it->second] = std::min<std::size_t>(
+            static_cast<std::size_t>(std::max<int>(0, ns.role[r])), roles - 1);
+      }
+    }
+  }
+  std::set<std::pair<std::size_t, std::size_t>> links;
+  for (std::size_t l = 0; l < ns.link_from.size() && l < ns.link_to.size(); ++l) {
+    auto a = vertex.find(ns.link_from[l]), b = vertex.find(ns.link_to[l]);
+    if (a == vertex.end() || b == vertex.end() || a->second == b->second) continue;
+    links.emplace(std::min(a->second, b->second), std::max(a->second, b->second));
+  }
+  const std::size_t vertices = n + roles;
+  Graph g(vertices);
+  for (const auto& [a, b] : links) boost::add_edge(a, b, g);
+  for (std::size_t i = 0; i < n; ++i) boost::add_edge(i, n + role_of[i], g);
+
+  std::vector<Point> points(vertices);
+  for (std::size_t i = 0; i < vertices; ++i) {
+    const Vec2 p = i < n ? (*start)[i] : hubs_[i - n];
+    points[i][0] = p.x;
+    points[i][1] = p.y;
+  }
+  const double k = 1.5 * options_.spacing;
+  const double radius =
+      k * std::sqrt(static_cast<double>(vertices)) + std::max(max_.x - min_.x, max_.y - min_.y);
+  boost::minstd_rand rng(42);
+  Topology topology(rng, -4 * radius, -4 * radius, 4 * radius, 4 * radius);
+  auto position =
+      boost::make_iterator_property_map(points.begin(), boost::get(boost::vertex_index, g));
+  // Forces with our k (Boost's would come from the box's area). A DHT's
+  // overlay is an expander (fingers span the whole ring): uncapped d^2/k pulls
+  // over a dozen long links per node would crush the layout into a heap that
+  // local repulsion cannot hold, so each link pulls at most k, shared out over
+  // the mean degree. Hub edges pull at a tenth of that.
+  const double degree = 2.0 * static_cast<double>(links.size()) / static_cast<double>(n);
+  const double share = 4.0 / std::max(4.0, degree);
+  auto attractive = [k, n, share](Graph::edge_descriptor e, double, double d, const Graph& graph) {
+    const bool hub = boost::target(e, graph) >= n || boost::source(e, graph) >= n;
+    return (hub ? 0.1 : 1.0) * share * std::min(d * d / k, 2 * k);
+  };
+  auto repulsive = [k](std::size_t, std::size_t, double, double d, const Graph&) {
+    return k * k / std::max(d, 1e-3);
+  };
+  const int iterations = std::max(options_.fr_iterations, 100);
+  boost::fruchterman_reingold_force_directed_layout(
+      g, position, topology,
+      boost::attractive_force(attractive)
+          .repulsive_force(repulsive)
+          .force_pairs(LocalForcePairs<decltype(position)>{position, 2 * k * 2})
+          .cooling(
+              boost::linear_cooling<double>(static_cast<std::size_t>(iterations), 0.1 * radius)));
+  for (std::size_t i = 0; i < n; ++i) {
+    (*start)[i] = {static_cast<float>(points[i][0]), static_cast<float>(points[i][1])};
+  }
+  for (std::size_t r = 0; r < roles; ++r) {
+    hubs_[r] = {static_cast<float>(points[n + r][0]), static_cast<float>(points[n + r][1])};
+  }
+  used_force_layout_ = true;
 }
 
 void TopologyLayout::PlaceLater(const ResultsData& data, std::size_t s) {

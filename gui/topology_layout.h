@@ -5,10 +5,12 @@
 // scrubs in: Extend() walks the snapshots in time order.
 //
 // The first snapshot is laid out with Boost.Graph's Fruchterman-Reingold
-// (edges: the DHT's overlay links when the run has them, else each node to
-// its role's hub, the star the simulated network is); a star too large for
-// all-pairs forces keeps the initial placement, a sunflower disc per role,
-// which is what FR converges to for a star anyway. Nodes that appear later
+// (edges: with a DHT, its overlay links between those nodes over every
+// snapshot available plus a weak pull to the role's hub, with local
+// repulsion, O(n) an iteration; else each node to its role's hub, the star
+// the simulated network is); a star too large for all-pairs forces keeps the
+// initial placement, a sunflower disc per role, which is what FR converges to
+// for a star anyway. Nodes that appear later
 // are placed next to their already-placed overlay neighbours, or at the rim of
 // their role's cluster, and nudged apart from their nearest placed nodes
 // (local refinement); no other node moves.
@@ -74,6 +76,8 @@ class TopologyLayout {
  private:
   void FirstLayout(const ResultsData& data, std::size_t s);
   void PlaceLater(const ResultsData& data, std::size_t s);
+  void LinkedForceLayout(const ResultsData& data, const std::vector<std::int32_t>& ids,
+                         std::vector<Vec2>* start);
   Vec2 ClusterSlot(std::size_t role);
   void Set(std::int32_t id, Vec2 p);
   void GridInsert(std::int32_t id, Vec2 p);

@@ -5,7 +5,9 @@
 # shows the demand line, the capacity line and the forecast band in the
 # palette's colours. Then bad input: a corrupt results file, a bad --size and
 # an unwritable PNG path must each exit non-zero, name the culprit, and leave
-# no PNG. Then a streamed `--sim` run must render too.
+# no PNG. Then a streamed `--sim` run must render too, and the scenario
+# panel's re-run (`--rerun`) must overlay a second run, or fail with the
+# child's error naming the key.
 # Usage: tests/gui_screenshot_test.sh MESHTWIN GUI_PNG_CHECK
 set -euo pipefail
 meshtwin=$1
@@ -47,5 +49,26 @@ expect_error "--screenshot" "$tmp/run.h5" --screenshot "$tmp/no/such/dir/x.png"
 xvfb "$meshtwin" gui --sim default --set duration=2h --screenshot "$tmp/sim.png" --frames 5 \
   --size 1600x1000 2>"$tmp/sim.txt" || { cat "$tmp/sim.txt" >&2; fail "gui --sim exited non-zero"; }
 "$png_check" "$tmp/sim.png" 1600 1000 || fail "the --sim screenshot does not show the run"
+# 4. The scenario panel's re-run, driven headless (`--rerun` types the
+#    settings into the panel and clicks its button): the child `meshtwin
+#    simulate --stream` must finish, and the screenshot show both runs, the
+#    re-run's dashed lines in the first overlay colour.
+"$meshtwin" simulate --set duration=2h -o "$tmp/short.h5" --quiet
+xvfb "$meshtwin" gui "$tmp/short.h5" --rerun "policy.name=predictive" --screenshot "$tmp/rerun.png" \
+  --frames 5 --size 1600x1000 2>"$tmp/rerun.txt" ||
+  { cat "$tmp/rerun.txt" >&2; fail "gui --rerun exited non-zero"; }
+"$png_check" "$tmp/rerun.png" 1600 1000 --overlay 300 ||
+  fail "the --rerun screenshot does not show the re-run overlaid"
+# A re-run that fails: the child's error in the GUI (red text: the timeline's
+# status and the scenario panel), on stderr naming the key, exit non-zero.
+if xvfb "$meshtwin" gui "$tmp/short.h5" --rerun "policy.name=bogus" --screenshot "$tmp/bogus.png" \
+  --frames 5 --size 1600x1000 2>"$tmp/bogus.txt"; then
+  fail "gui --rerun policy.name=bogus exited 0"
+fi
+grep -q -- "--rerun: .*policy.name.*bogus" "$tmp/bogus.txt" ||
+  { cat "$tmp/bogus.txt" >&2; fail "gui --rerun policy.name=bogus: no error naming policy.name"; }
+"$png_check" "$tmp/bogus.png" 1600 1000 --failed 40 ||
+  fail "the failed re-run's error is not shown in the GUI"
+
 ls /tmp | grep -q "meshtwin-gui-" && echo "note: /tmp holds meshtwin-gui-* directories (other runs?)" >&2
 echo "gui screenshot test: OK"
