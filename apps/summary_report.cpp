@@ -95,6 +95,7 @@ nlohmann::ordered_json SummaryJson(const RunReport& report) {
   j["dht_messages"] = std::llround(s.dht_messages);
   j["dht_queries"] = s.dht_queries;
   j["dht_queries_failed"] = s.dht_queries_failed;
+  j["dht_rejoins"] = s.dht_rejoins;
   j["nodes_discovered"] = s.nodes_discovered;
   j["discovery_delay_mean_s"] = Round(s.discovery_delay_mean_s, 3);
   j["discovery_delay_max_s"] = Round(s.discovery_delay_max_s, 3);
@@ -167,8 +168,9 @@ std::string SummaryTable(const RunReport& report) {
   if (s.role_switches > 0) row("role switches", Thousands(s.role_switches));
   if (s.dht != "none") {
     row("discovery", s.dht,
-        fmt::format("{} messages, {} reads ({} failed)", Thousands(s.dht_messages),
-                    Thousands(s.dht_queries), Thousands(s.dht_queries_failed)));
+        fmt::format("{} messages, {} reads ({} failed), {} rejoins", Thousands(s.dht_messages),
+                    Thousands(s.dht_queries), Thousands(s.dht_queries_failed),
+                    Thousands(s.dht_rejoins)));
     row("  nodes found", Thousands(s.nodes_discovered),
         s.nodes_discovered > 0 ? fmt::format("{:.1f} s after ready on average, {:.1f} s at most",
                                              s.discovery_delay_mean_s, s.discovery_delay_max_s)

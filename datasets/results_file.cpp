@@ -478,6 +478,7 @@ absl::Status WriteContents(const hdf5::Writer& w, hid_t file, const ResultsData&
     MESHTWIN_RETURN_IF_ERROR(f64("dht_messages", s.dht_messages));
     MESHTWIN_RETURN_IF_ERROR(i32("dht_queries", s.dht_queries));
     MESHTWIN_RETURN_IF_ERROR(i32("dht_queries_failed", s.dht_queries_failed));
+    MESHTWIN_RETURN_IF_ERROR(i32("dht_rejoins", s.dht_rejoins));
     MESHTWIN_RETURN_IF_ERROR(i32("nodes_discovered", s.nodes_discovered));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_mean_s", s.discovery_delay_mean_s));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_max_s", s.discovery_delay_max_s));
@@ -823,6 +824,7 @@ absl::Status ReadContents(const hdf5::Reader& r, hid_t file, ResultsData& out) {
     MESHTWIN_RETURN_IF_ERROR(f64("dht_messages", &s.dht_messages));
     MESHTWIN_RETURN_IF_ERROR(i32("dht_queries", &s.dht_queries));
     MESHTWIN_RETURN_IF_ERROR(i32("dht_queries_failed", &s.dht_queries_failed));
+    MESHTWIN_RETURN_IF_ERROR(i32("dht_rejoins", &s.dht_rejoins));
     MESHTWIN_RETURN_IF_ERROR(i32("nodes_discovered", &s.nodes_discovered));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_mean_s", &s.discovery_delay_mean_s));
     MESHTWIN_RETURN_IF_ERROR(f64("discovery_delay_max_s", &s.discovery_delay_max_s));

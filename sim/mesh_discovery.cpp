@@ -83,6 +83,7 @@ struct Peer {
   Seconds ready_at = 0;
   bool counted_delay = false;
   bool initial = false;
+  std::uint64_t ring_check = 0;  // the pending lookup of the manager (CheckRing)
 };
 
 }  // namespace
@@ -211,6 +212,7 @@ struct MeshDiscovery::Impl {
         return Apply(p, now);
       case TimerKind::kRefresh:
         if (!p->accepting || t.token != p->refresh_generation || !p->node->joined()) return;
+        CheckRing(p, now);
         return Refresh(p, now);
       case TimerKind::kQuery:
         Query(p, now);
@@ -232,6 +234,24 @@ struct MeshDiscovery::Impl {
     const std::uint64_t generation = ++p->refresh_generation;
     Push(p, p->publisher->NextRefresh(), TimerKind::kRefresh, generation);
     Apply(p, now);
+  }
+
+  // Is the node still in the manager's overlay? A lookup of the manager's id
+  // must find the manager. After mass departures (a scale-in of most of the
+  // fleet at once) a node can be left alone, or in a fragment of a ring, with
+  // none of its routing entries alive: it joins again through the manager.
+  // Chord needs this (its successor lists last only so many failures in a
+  // row); Kademlia's buckets rarely do.
+  void CheckRing(Peer* p, Seconds now) {
+    p->ring_check = p->node->Lookup(now, peers[0]->self.id, &p->fx);
+  }
+
+  void Rejoin(Peer* p, Seconds now) {
+    ++stats().rejoins;
+    p->node = MakeNode(p->self);
+    p->ring_check = 0;
+    ++p->refresh_generation;  // the old node's refresh timer is void
+    Push(p, now, TimerKind::kJoin, 0);
   }
 
   // The manager reads every role's records.
@@ -312,6 +332,11 @@ struct MeshDiscovery::Impl {
   }
 
   void Done(Peer* p, OpResult& r, Seconds now) {
+    if (r.kind == OpKind::kLookup && r.op == p->ring_check && p->ring_check != 0) {
+      p->ring_check = 0;
+      if (!r.ok || r.owner.id != peers[0]->self.id) Rejoin(p, now);
+      return;
+    }
     if (r.kind == OpKind::kJoin) {
       if (r.ok) {
         ++stats().joins;

@@ -58,6 +58,7 @@ struct DiscoveryStats {
   std::int64_t queries_failed = 0;  // of which failed (timeout, no route)
   std::int64_t joins = 0;           // DHT joins completed
   std::int64_t join_failures = 0;   // joins that failed and were retried
+  std::int64_t rejoins = 0;         // nodes cut off from the manager's overlay that joined again
   std::int64_t bad_records = 0;     // values under a class key that did not decode
   // Per node that became ready after time 0 and was discovered: seconds from
   // ready to the first query that found it.

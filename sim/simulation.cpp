@@ -586,6 +586,7 @@ RunSummary Summarize(const SimState& st) {
     s.dht_messages = static_cast<double>(d.messages);
     s.dht_queries = static_cast<int>(d.queries);
     s.dht_queries_failed = static_cast<int>(d.queries_failed);
+    s.dht_rejoins = static_cast<int>(d.rejoins);
     s.nodes_discovered = static_cast<int>(d.discovery_delays.size());
     if (!d.discovery_delays.empty()) {
       double sum = 0;

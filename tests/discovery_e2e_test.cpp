@@ -115,6 +115,25 @@ TEST(DiscoveryE2E, KademliaFindsEveryNewNodeWithinATick) {
   ExpectDiscoveryThroughTheDht("kademlia");
 }
 
+// A scale-in of most of the fleet at once leaves the survivors' Chord
+// successor lists and fingers pointing at departed nodes: they must find
+// their way back (a lookup of the manager's id, then a new join), or their
+// records are never found again and their capacity is lost.
+TEST(DiscoveryE2E, TheOverlaySurvivesAScaleInOfMostOfTheFleet) {
+  for (const std::string protocol : {"chord", "kademlia"}) {
+    const SimRun run =
+        Simulate({"--set", "node_types.medium.initial=600", "--set", "node_types.medium.max=600",
+                  "--set", "duration=1h", "--set", "dht=" + protocol});
+    ASSERT_FALSE(run.summary.empty());
+    EXPECT_GT(run.summary["scale_down_events"].get<int>(), 0) << protocol;
+    EXPECT_LT(run.summary["peak_nodes"].get<int>() / 10,
+              run.results.ticks.nodes_ready.front() / 10 + 1);
+    EXPECT_LT(run.results.ticks.nodes_ready.back(), 100) << protocol << ": most nodes left";
+    EXPECT_EQ(run.summary["requests_dropped"], 0) << protocol;
+    EXPECT_EQ(run.summary["dht_queries_failed"], 0) << protocol;
+  }
+}
+
 TEST(DiscoveryE2E, SameSeedSameResults) {
   const SimRun a = Simulate(MorningRamp("chord"));
   const SimRun b = Simulate(MorningRamp("chord"));

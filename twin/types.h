@@ -222,6 +222,7 @@ struct RunSummary {
   double dht_messages = 0;   // protocol messages sent
   int dht_queries = 0;       // the manager's reads of a role's records
   int dht_queries_failed = 0;
+  int dht_rejoins = 0;                // nodes cut off from the overlay that joined again
   int nodes_discovered = 0;           // nodes that came up during the run and were found
   double discovery_delay_mean_s = 0;  // from ready to found by the manager
   double discovery_delay_max_s = 0;
