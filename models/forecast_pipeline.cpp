@@ -15,23 +15,35 @@ double Mean(const std::deque<double>& v) {
   return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
-// MAE of `model`'s first-horizon median over origins [from, to) of `h`.
-double ValidationMae(const Forecaster& model, const History& h, std::size_t from, std::size_t to) {
-  if (model.horizons().empty()) return kNaN;
-  const auto ahead = static_cast<std::size_t>(std::llround(model.horizons()[0] / h.step));
-  std::vector<std::size_t> origins;
-  for (std::size_t o = from; o + ahead <= to; ++o) origins.push_back(o);
-  if (origins.empty() || ahead == 0) return kNaN;
-  const std::vector<Forecast> fc = model.PredictMany(h, origins);
-  double sum = 0;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < origins.size(); ++i) {
-    const double actual = h.values[origins[i] + ahead - 1];
-    if (std::isnan(actual) || fc[i].p50.empty()) continue;
-    sum += std::fabs(fc[i].p50[0] - actual);
-    ++n;
+// MAE of `model`'s p50 on the targets in [from, end) of `h`, averaged over
+// the horizons (each from the origins whose target is there; the inputs are
+// the data before the origin, so nothing of the slice leaks into its own
+// forecast). NaN when nothing could be scored.
+double HeldOutMae(const Forecaster& model, const History& h, std::size_t from) {
+  double total = 0;
+  int scored = 0;
+  for (std::size_t j = 0; j < model.horizons().size(); ++j) {
+    const auto ahead = static_cast<std::size_t>(std::llround(model.horizons()[j] / h.step));
+    if (ahead == 0) continue;
+    std::vector<std::size_t> origins;
+    for (std::size_t t = std::max(from, ahead); t < h.values.size(); ++t) {
+      origins.push_back(t + 1 - ahead);
+    }
+    if (origins.empty()) continue;
+    const std::vector<Forecast> fc = model.PredictMany(h, origins);
+    double sum = 0;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < origins.size(); ++i) {
+      const double actual = h.values[origins[i] + ahead - 1];
+      if (std::isnan(actual) || fc[i].p50.size() <= j || !std::isfinite(fc[i].p50[j])) continue;
+      sum += std::fabs(fc[i].p50[j] - actual);
+      ++n;
+    }
+    if (n == 0) continue;
+    total += sum / static_cast<double>(n);
+    ++scored;
   }
-  return n > 0 ? sum / static_cast<double>(n) : kNaN;
+  return scored > 0 ? total / scored : kNaN;
 }
 
 }  // namespace
@@ -160,52 +172,99 @@ void ForecastPipeline::MaybeRetrain(Seconds now) {
   }
   // A storm of alarms retrains at most once per cool-down; the alarm waits.
   if (now - last_retrain_ < options_.retrain_cooldown) return;
-  // Retrain on what came after the alarm: data from before it may belong to
-  // the regime that just ended. Wait until there is enough of it.
-  const auto since_alarm = static_cast<std::size_t>(std::llround((now - drift_since_) / step_));
-  const std::size_t window = std::min(
-      {history_.size(), since_alarm,
-       static_cast<std::size_t>(std::llround(options_.retrain_window / step_))});
-  const auto validation = static_cast<std::size_t>(
-      std::llround(static_cast<double>(window) * options_.validation_fraction));
-  const std::size_t train = window - validation;
-  if (train < options_.min_train || validation == 0) return;
-
-  History recent = CurrentHistory();
-  const std::size_t offset = history_.size() - window;
-  recent.values = recent.values.subspan(offset);
-  recent.start_unix += step_ * static_cast<double>(offset);
-
   RetrainRecord record;
   record.time = now;
-  record.samples = train;
   record.reason = recent_mae() > options_.max_error_ratio * recent_naive_mae()
                       ? "rolling error above the naive baseline's"
                       : "forecast error drifted up (Page-Hinkley)";
-  std::unique_ptr<Forecaster> fresh = make_model_();
-  if (!fresh || !fresh->Fit(recent.Prefix(train)).ok()) {
-    record.reason += "; retraining failed";
-  } else {
-    record.old_mae = ValidationMae(*model_, recent, train, window);
-    record.new_mae = ValidationMae(*fresh, recent, train, window);
-    record.accepted = std::isfinite(record.new_mae) &&
-                      (!std::isfinite(record.old_mae) || record.new_mae < record.old_mae);
-    if (record.accepted) {
-      model_ = std::move(fresh);
-      // The data before the window belongs to the old regime: the new model
-      // starts its recursion (levels, seasons) at the window it was fitted on.
-      history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(offset));
-      history_start_ += step_ * static_cast<double>(offset);
-      // The rolling error described the old model; the new one starts afresh.
-      model_errors_.clear();
-      naive_errors_.clear();
-      pending_.clear();
-    }
+  const bool done = model_->fine_tunable() ? FineTune(&record) : Refit(&record);
+  if (!done) return;
+  if (record.accepted) {
+    // The rolling error described the old model; the new one starts afresh.
+    model_errors_.clear();
+    naive_errors_.clear();
+    pending_.clear();
   }
   retrains_.push_back(record);
   last_retrain_ = now;
   drift_pending_ = false;
   drift_.Reset();
+}
+
+// A network: fine-tuned from its weights on the retrain window up to the
+// held-out slice, the data since the alarm drawn as often as the whole
+// window (models/README.md). Training from scratch would need a day or more
+// of the new regime and would forget what the old data taught (events); the
+// held-out comparison keeps a fine-tune that made things worse out.
+bool ForecastPipeline::FineTune(RetrainRecord* record) {
+  const std::size_t size = history_.size();
+  const auto since_alarm =
+      std::min(size, static_cast<std::size_t>(std::llround((record->time - drift_since_) / step_)));
+  const auto after = std::max<std::size_t>(
+      2, static_cast<std::size_t>(std::llround(options_.retrain_after / step_)));
+  if (since_alarm < after) return false;
+  const std::size_t held = after / 2;
+  const std::size_t held_from = size - held;
+  const std::size_t window =
+      std::min(size, static_cast<std::size_t>(std::llround(options_.retrain_window / step_)));
+  FineTuneOptions ft = options_.fine_tune;
+  ft.first_origin = size - window;
+  ft.recent_from = size - since_alarm;
+  const History full = CurrentHistory();
+  record->samples = held_from - ft.first_origin;
+  absl::StatusOr<std::unique_ptr<Forecaster>> tuned = model_->FineTuned(full.Prefix(held_from), ft);
+  if (!tuned.ok()) {
+    record->reason += "; retraining failed: " + std::string(tuned.status().message());
+    return true;
+  }
+  record->old_mae = HeldOutMae(*model_, full, held_from);
+  record->new_mae = HeldOutMae(**tuned, full, held_from);
+  record->accepted = std::isfinite(record->new_mae) &&
+                     (!std::isfinite(record->old_mae) || record->new_mae < record->old_mae);
+  if (record->accepted) model_ = *std::move(tuned);
+  return true;
+}
+
+// A baseline: refitted on the data since the alarm (data from before it may
+// belong to the regime that just ended, and a baseline has nothing else to
+// keep); waits until there is enough of it.
+bool ForecastPipeline::Refit(RetrainRecord* record) {
+  const auto since_alarm =
+      static_cast<std::size_t>(std::llround((record->time - drift_since_) / step_));
+  const std::size_t window =
+      std::min({history_.size(), since_alarm,
+                static_cast<std::size_t>(std::llround(options_.retrain_window / step_))});
+  const auto validation = static_cast<std::size_t>(
+      std::llround(static_cast<double>(window) * options_.validation_fraction));
+  const std::size_t train = window - validation;
+  if (train < options_.min_train || validation == 0) return false;
+
+  History recent = CurrentHistory();
+  const std::size_t offset = history_.size() - window;
+  recent.values = recent.values.subspan(offset);
+  recent.start_unix += step_ * static_cast<double>(offset);
+  record->samples = train;
+  std::unique_ptr<Forecaster> fresh = make_model_();
+  if (!fresh) {
+    record->reason += "; retraining failed: no model to fit";
+    return true;
+  }
+  if (absl::Status st = fresh->Fit(recent.Prefix(train)); !st.ok()) {
+    record->reason += "; retraining failed: " + std::string(st.message());
+    return true;
+  }
+  record->old_mae = HeldOutMae(*model_, recent, train);
+  record->new_mae = HeldOutMae(*fresh, recent, train);
+  record->accepted = std::isfinite(record->new_mae) &&
+                     (!std::isfinite(record->old_mae) || record->new_mae < record->old_mae);
+  if (record->accepted) {
+    model_ = std::move(fresh);
+    // The data before the window belongs to the old regime: the new model
+    // starts its recursion (levels, seasons) at the window it was fitted on.
+    history_.erase(history_.begin(), history_.begin() + static_cast<std::ptrdiff_t>(offset));
+    history_start_ += step_ * static_cast<double>(offset);
+  }
+  return true;
 }
 
 }  // namespace meshtwin

@@ -2,8 +2,12 @@
 // forecaster's history, asks it for a forecast every time a sample completes,
 // scores past forecasts as their targets arrive, watches the model's error
 // against the naive baseline's (a Page-Hinkley test for a sudden change, and a
-// ceiling on the rolling error ratio for a model that stays worse), and then retrains
-// a fresh model on recent data, keeping it only if it validates better.
+// ceiling on the rolling error ratio for a model that stays worse), and then
+// retrains on recent data, keeping the new model only if it does better than
+// the old one on a held-out slice of the most recent data. A network (LSTM/GRU)
+// is fine-tuned from its own weights on the retrain window, the data since the
+// alarm weighted; a baseline is refitted on the data since the alarm
+// (models/README.md, "Retraining on drift").
 //
 // In simulation the retrain runs between two ticks: decisions of the tick
 // that found the drift still use the old model. Not thread-safe.
@@ -25,29 +29,32 @@
 namespace meshtwin {
 
 struct ForecastPipelineOptions {
-  std::size_t min_history = 0;        // samples before the first forecast (0: one day's worth)
-  bool fit_on_warmup = false;         // the model arrives unfitted: fit it on the first min_history
-  Seconds step = 0;                   // sample step (0: the model's own; required when unfitted)
-  std::size_t history_limit = 0;      // samples kept (0: fifteen days' worth)
-  std::size_t min_train = 0;          // samples after a drift alarm before retraining (0: min_history)
-  std::size_t error_window = 60;      // samples in the rolling error
+  std::size_t min_history = 0;    // samples before the first forecast (0: one day's worth)
+  bool fit_on_warmup = false;     // the model arrives unfitted: fit it on the first min_history
+  Seconds step = 0;               // sample step (0: the model's own; required when unfitted)
+  std::size_t history_limit = 0;  // samples kept (0: fifteen days' worth)
+  std::size_t min_train = 0;  // baselines: samples after an alarm before refitting (0: min_history)
+  std::size_t error_window = 60;  // samples in the rolling error
   bool retrain = true;
-  Seconds retrain_cooldown = 6 * 3600;    // no second retrain sooner than this
-  Seconds retrain_window = 7 * 86400;     // recent data a retrain fits on and forecasts see
-  double validation_fraction = 0.2;       // of that window, held out to compare models
-  double max_error_ratio = 1.5;           // also retrain while rolling MAE > this x naive's
-  double drift_delta = 0.05;              // Page-Hinkley: tolerated increase (relative error)
-  double drift_lambda = 3.0;              // Page-Hinkley: alarm threshold
+  Seconds retrain_cooldown = 6 * 3600;  // no second retrain sooner than this
+  Seconds retrain_window = 7 * 86400;   // recent data a retrain fits on (networks: fine-tune on)
+  double validation_fraction = 0.2;     // baselines: of the data since the alarm, held out
+  Seconds retrain_after = 3 * 3600;     // networks: data since the alarm before fine-tuning;
+                                        // its last half is held out to compare the models
+  FineTuneOptions fine_tune;            // networks: epochs, weighting (positions are set here)
+  double max_error_ratio = 1.5;         // also retrain while rolling MAE > this x naive's
+  double drift_delta = 0.05;            // Page-Hinkley: tolerated increase (relative error)
+  double drift_lambda = 3.0;            // Page-Hinkley: alarm threshold
   int drift_min_samples = 60;
 };
 
 // One retrain, as recorded in results.h5.
 struct RetrainRecord {
-  Seconds time = 0;            // run time it happened
-  std::size_t samples = 0;     // training samples used
-  double old_mae = 0;          // validation MAE of the model in use
-  double new_mae = 0;          // validation MAE of the retrained model
-  bool accepted = false;       // the new model replaced the old one
+  Seconds time = 0;         // run time it happened
+  std::size_t samples = 0;  // training samples used
+  double old_mae = 0;       // held-out MAE (p50, mean over horizons) of the model in use
+  double new_mae = 0;       // the same for the retrained model
+  bool accepted = false;    // the new model replaced the old one
   std::string reason;
 };
 
@@ -86,6 +93,9 @@ class ForecastPipeline : public ForecastSource {
   void AddSample(double value, Seconds sample_end);
   void ScoreArrivedSample(double actual, Seconds sample_end);
   void MaybeRetrain(Seconds now);
+  // Both return false while waiting for data; `record` is then untouched.
+  bool FineTune(RetrainRecord* record);
+  bool Refit(RetrainRecord* record);
   History CurrentHistory() const;
 
   std::unique_ptr<Forecaster> model_;
@@ -95,11 +105,11 @@ class ForecastPipeline : public ForecastSource {
   std::vector<Event> events_;
   Seconds step_;
 
-  std::vector<double> history_;       // model-step samples, oldest first
-  Seconds history_start_ = 0;         // run time of history_[0]
-  double bucket_sum_ = 0;             // demand x seconds in the current sample
+  std::vector<double> history_;  // model-step samples, oldest first
+  Seconds history_start_ = 0;    // run time of history_[0]
+  double bucket_sum_ = 0;        // demand x seconds in the current sample
   Seconds bucket_filled_ = 0;
-  Forecast current_;                  // horizons relative to current_origin_
+  Forecast current_;  // horizons relative to current_origin_
   Seconds current_origin_ = 0;
   bool have_forecast_ = false;
 
@@ -115,9 +125,9 @@ class ForecastPipeline : public ForecastSource {
   PageHinkley drift_;
   Seconds last_retrain_ = -1e300;
   bool drift_pending_ = false;
-  Seconds drift_since_ = 0;           // when the pending alarm was raised
-  bool fitted_ = false;               // fit_on_warmup done
-  bool warmup_failed_ = false;        // the warm-up fit failed: no forecasts
+  Seconds drift_since_ = 0;     // when the pending alarm was raised
+  bool fitted_ = false;         // fit_on_warmup done
+  bool warmup_failed_ = false;  // the warm-up fit failed: no forecasts
   std::string warmup_error_;
   std::vector<ForecastRecord> records_;
   std::vector<RetrainRecord> retrains_;

@@ -41,6 +41,11 @@ absl::Status CheckOptions(const ForecasterOptions& options) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<Forecaster>> Forecaster::FineTuned(const History&,
+                                                                  const FineTuneOptions&) const {
+  return absl::UnimplementedError(name() + " models are refitted, not fine-tuned");
+}
+
 History HistoryOf(const Trace& trace, std::vector<Event>* events_out) {
   events_out->clear();
   events_out->reserve(trace.events.size());

@@ -57,6 +57,19 @@ struct ForecasterOptions {
   bool verbose = false;         // progress to stderr (train command)
 };
 
+// Adapting a fitted model to recent data after a drift alarm
+// (models/forecast_pipeline.h). The history given is the past up to the
+// held-out slice: nothing after it is seen.
+struct FineTuneOptions {
+  std::size_t first_origin = 0;  // training windows start here (the retrain window)
+  std::size_t recent_from = 0;   // windows whose first target is at or after this: the new regime
+  double recent_share = 0.5;     // of each epoch's windows, drawn from the new regime's,
+  int recent_repeat = 4;         // but each of those at most this often per epoch
+  int epochs = 4;                // passes of `windows_per_epoch`; no early stopping
+  std::size_t windows_per_epoch = 2048;
+  double learning_rate = 3e-4;  // below a fresh fit's: a nudge, not a new model
+};
+
 class Forecaster {
  public:
   virtual ~Forecaster() = default;
@@ -77,6 +90,16 @@ class Forecaster {
 
   // One file with the parameters and metadata (see models/README.md).
   virtual absl::Status Save(const std::string& path) const = 0;
+
+  // A copy of this fitted model, further trained on `history` from its
+  // current parameters (a network keeps its normalisation and continues from
+  // its weights, so what it learnt from older data, e.g. events, survives a
+  // quiet recent week). Deterministic for a given seed. Unimplemented for
+  // models that have nothing to keep (the baselines refit instead).
+  virtual absl::StatusOr<std::unique_ptr<Forecaster>> FineTuned(
+      const History& history, const FineTuneOptions& options) const;
+  // True when FineTuned is implemented (LSTM/GRU).
+  virtual bool fine_tunable() const { return false; }
 };
 
 // A fresh forecaster by name: naive | seasonal-naive | holt-winters | lstm | gru.

@@ -270,6 +270,9 @@ class RnnForecaster final : public Forecaster {
   std::vector<Forecast> PredictMany(const History& full,
                                     std::span<const std::size_t> origins) const override;
   absl::Status Save(const std::string& path) const override;
+  absl::StatusOr<std::unique_ptr<Forecaster>> FineTuned(
+      const History& history, const FineTuneOptions& options) const override;
+  bool fine_tunable() const override { return true; }
 
   // For LoadRnnForecasterFile.
   absl::Status Restore(const std::string& path, torch::serialize::InputArchive& archive,
@@ -465,6 +468,140 @@ absl::Status RnnForecaster::Fit(const History& history) {
   data_hash_ = "fnv1a64:" + Hex(TrainingDataHash(history));
   validation_ = Validate(history, std::span<const std::size_t>(origins).subspan(val_begin));
   return absl::OkStatus();
+}
+
+// Retraining on drift: a copy of the network trained a few epochs further
+// from its own weights. Fixed epochs and no early stopping: the caller
+// judges the result on data this never sees (the held-out slice after the
+// history). Every epoch mixes windows of the new regime (`recent_from` on)
+// with windows of the whole retrain window, so a few hours after an alarm
+// weigh as much as the week before them without the week being forgotten.
+// Windows near the end whose longer targets are not in the history yet
+// train only the horizons that are.
+absl::StatusOr<std::unique_ptr<Forecaster>> RnnForecaster::FineTuned(
+    const History& history, const FineTuneOptions& options) const {
+  if (!fitted_) return absl::FailedPreconditionError("cannot fine-tune an untrained network");
+  if (history.step != spec_.step) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "history step ", history.step, " s differs from the model's ", spec_.step, " s"));
+  }
+  KeepBlasSingleThreaded();
+  if (options_.threads > 0) at::set_num_threads(options_.threads);
+  const std::size_t n_values = history.values.size();
+  const std::size_t k_first = static_cast<std::size_t>(spec_.horizon_steps.front());
+  std::vector<std::size_t> origins;
+  std::size_t recent_begin = 0;  // first index into origins of the new regime
+  for (std::size_t n = std::max<std::size_t>(spec_.window, options.first_origin);
+       n + k_first - 1 < n_values; ++n) {
+    if (n + k_first - 1 < options.recent_from) recent_begin = origins.size() + 1;
+    origins.push_back(n);
+  }
+  if (origins.size() < kMinWindows) {
+    return absl::InvalidArgumentError(absl::StrCat("too little data to fine-tune: ", origins.size(),
+                                                   " windows, need ", kMinWindows));
+  }
+
+  auto copy = std::make_unique<RnnForecaster>(arch_.kind, options_);
+  copy->spec_ = spec_;
+  copy->norm_ = norm_;
+  copy->horizons_ = horizons_;
+  torch::manual_seed(options_.seed);  // shapes only: the values are copied below
+  copy->net_ = Net(arch_, spec_.SequenceWidth(), spec_.StaticWidth(),
+                   static_cast<int>(spec_.horizon_steps.size()));
+  {
+    torch::NoGradGuard no_grad;
+    const std::vector<torch::Tensor> from = net_->parameters();
+    std::vector<torch::Tensor> to = copy->net_->parameters();
+    for (std::size_t i = 0; i < to.size(); ++i) to[i].copy_(from[i]);
+  }
+
+  const FeatureBuilder builder(spec_, norm_, history);
+  Batch all = BuildBatch(builder, spec_, origins, true);
+  const long nh = static_cast<long>(spec_.horizon_steps.size());
+  const torch::Tensor seq_all = SequenceTensor(all, spec_);
+  const torch::Tensor stat_all = StaticsTensor(all, spec_);
+  const torch::Tensor target_raw =
+      torch::from_blob(all.targets.data(), {static_cast<long>(all.rows), nh});
+  const torch::Tensor mask_all = torch::isfinite(target_raw).to(torch::kFloat);
+  const torch::Tensor target_all = torch::nan_to_num(target_raw, 0.0);
+
+  // Two shuffled pools drawn from in turn: the new regime's windows and all.
+  std::vector<long> pool_all(origins.size());
+  for (std::size_t i = 0; i < pool_all.size(); ++i) pool_all[i] = static_cast<long>(i);
+  std::vector<long> pool_recent(pool_all.begin() + static_cast<std::ptrdiff_t>(recent_begin),
+                                pool_all.end());
+  Rng rng(options_.seed ^ 0x5EEDF17E7A11ULL);
+  std::size_t used_all = pool_all.size(), used_recent = pool_recent.size();
+  auto draw = [&rng](std::vector<long>& pool, std::size_t& used) {
+    if (used == pool.size()) {
+      for (std::size_t k = pool.size(); k > 1; --k) std::swap(pool[k - 1], pool[rng.Below(k)]);
+      used = 0;
+    }
+    return pool[used++];
+  };
+  const std::size_t per_epoch =
+      std::max<std::size_t>(kBatch, std::min(options.windows_per_epoch, 2 * origins.size()));
+  const double share = pool_recent.empty() ? 0.0 : std::clamp(options.recent_share, 0.0, 1.0);
+  // A few hours after an alarm hold a few dozen windows: drawn more often than
+  // `recent_repeat` times an epoch, the network learns them by heart (it then
+  // validated worse than the old one on the hours after them).
+  const std::size_t n_recent =
+      std::min(static_cast<std::size_t>(std::lround(share * static_cast<double>(per_epoch))),
+               static_cast<std::size_t>(std::max(0, options.recent_repeat)) * pool_recent.size());
+
+  torch::optim::Adam optimizer(copy->net_->parameters(),
+                               torch::optim::AdamOptions(options.learning_rate));
+  copy->net_->train();
+  std::vector<long> order(per_epoch);
+  const int epochs = std::max(1, options.epochs);
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    for (std::size_t i = 0; i < per_epoch; ++i) {
+      order[i] = i < n_recent ? draw(pool_recent, used_recent) : draw(pool_all, used_all);
+    }
+    // Mix the two kinds within every batch.
+    for (std::size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[rng.Below(k)]);
+    for (std::size_t b = 0; b < per_epoch; b += kBatch) {
+      const std::size_t e = std::min(per_epoch, b + kBatch);
+      const torch::Tensor idx =
+          torch::from_blob(order.data() + b, {static_cast<long>(e - b)}, torch::kLong);
+      const torch::Tensor pred =
+          copy->net_->forward(seq_all.index_select(0, idx), stat_all.index_select(0, idx));
+      torch::Tensor loss =
+          PinballLoss(pred, target_all.index_select(0, idx), mask_all.index_select(0, idx));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+    }
+  }
+  copy->net_->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (const torch::Tensor& p : copy->net_->parameters()) {
+      if (!torch::isfinite(p).all().item<bool>()) {
+        return absl::InternalError("fine-tuning diverged (non-finite parameters)");
+      }
+    }
+  }
+  copy->fitted_ = true;
+  copy->samples_ = n_values;
+  copy->windows_ = origins.size();
+  copy->epochs_run_ = epochs;
+  copy->best_epoch_ = epochs;
+  copy->data_hash_ = "fnv1a64:" + Hex(TrainingDataHash(history));
+  // The model file's validation block: the last 15 % of the windows whose
+  // targets are all in the history (the original's figures if none are).
+  const std::size_t k_max = static_cast<std::size_t>(
+      *std::max_element(spec_.horizon_steps.begin(), spec_.horizon_steps.end()));
+  std::vector<std::size_t> complete;
+  for (std::size_t n : origins) {
+    if (n + k_max - 1 < n_values) complete.push_back(n);
+  }
+  const auto n_val = static_cast<std::size_t>(
+      std::lround(kValidationFraction * static_cast<double>(complete.size())));
+  copy->validation_ =
+      n_val > 0 ? copy->Validate(history, std::span<const std::size_t>(complete).last(n_val))
+                : validation_;
+  return std::unique_ptr<Forecaster>(std::move(copy));
 }
 
 ValidationMetrics RnnForecaster::Validate(const History& history,
