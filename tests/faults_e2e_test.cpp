@@ -74,6 +74,42 @@ TEST(FaultsE2E, ACrashedNodesLoadIsServedElsewhereWithinBootTimePlusTwoIntervals
   EXPECT_THAT(replaced[0].reason, HasSubstr("missed 2 heartbeats"));
 }
 
+// With a DHT, crashed nodes take their DHT nodes with them (no graceful
+// leave): the overlay routes around them, their records expire, and their
+// replacements join it and are found through it.
+TEST(FaultsE2E, CrashedDhtNodesAreReplacedAndTheReplacementsFoundThroughTheDht) {
+  std::vector<std::string> args = Default3h(", crashes: [{at: 1h, count: 3, type: medium}]");
+  args.insert(args.end(), {"--set", "dht=chord"});
+  const SimRun run = Simulate(args);
+  ASSERT_FALSE(run.summary.empty());
+  const nlohmann::json& s = run.summary;
+  EXPECT_EQ(s["node_failures"], 3);
+  EXPECT_EQ(s["replacements"], 3);
+  EXPECT_EQ(s["failures_undetected"], 0);
+  EXPECT_EQ(s["dht_queries_failed"], 0);
+  EXPECT_LE(s["recovery_max_s"].get<double>(), 60 + 2 * 15 + 15);  // + a tick to be found
+  // Every node that came up after the start, the replacements among them, was found.
+  int came_up = 0;
+  const NodeSnapshots& n = run.results.nodes;
+  std::vector<char> seen_at_start(1 << 16, 0), counted(1 << 16, 0);
+  for (auto i = n.offset[0]; i < n.offset[1]; ++i) seen_at_start[n.id[i]] = 1;
+  for (std::size_t row = 0; row < n.id.size(); ++row) {
+    const int id = n.id[row];
+    if (!seen_at_start[id] && !counted[id] && n.state[row] == 1) {
+      counted[id] = 1;
+      ++came_up;
+    }
+  }
+  EXPECT_GE(came_up, 3);
+  EXPECT_EQ(s["nodes_discovered"].get<int>(), came_up);
+  const TickSeries& t = run.results.ticks;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t.lost[i] > 0) {
+      EXPECT_LT(t.time[i], 3600 + 2 * 15) << "tick " << i;
+    }
+  }
+}
+
 TEST(FaultsE2E, AGrayNodeIsIsolatedWithinThreeIntervalsThenReplaced) {
   const SimRun run = Simulate(Default3h(", gray: [{at: 1h, count: 1, type: medium, speed: 0.3}]"));
   ASSERT_FALSE(run.summary.empty());
