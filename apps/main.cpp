@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "apps/certs_command.h"
 #include "apps/compare_command.h"
 #include "apps/detect_command.h"
 #include "apps/dht_command.h"
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   meshtwin::RegisterDhtCommand(app, &exit_code);
   meshtwin::RegisterDetectCommand(app, &exit_code);
   meshtwin::RegisterGuiCommand(app, &exit_code);
+  meshtwin::RegisterCertsCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

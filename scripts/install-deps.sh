@@ -13,8 +13,9 @@ packages=(
   libgoogle-perftools-dev   # tcmalloc: SimGrid allocates per activity
   libboost-graph-dev
   libhdf5-dev hdf5-tools
-  # live bridge
+  # live bridge: gRPC with mutual TLS (OpenSSL), the agents' /metrics endpoint
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  libssl-dev libcpp-httplib-dev
   # GUI and headless rendering for its tests
   libimgui-dev libglfw3-dev libgl-dev libstb-dev xvfb xauth libgl1-mesa-dri
   # parsing, CLI, logging, JSON/YAML
