@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times whole `meshtwin simulate` runs with /usr/bin/time -v: the built-in
-# default scenario and the 1,000-node x 7-day scenario. Prints wall time and
-# peak RSS for each. Usage: bench/run_simulate_bench.sh [build-dir]
+# default scenario (alone, then finding its capacity through Chord and
+# Kademlia), failure-storm, and the 1,000-node x 7-day scenario. Prints wall
+# time and peak RSS for each. Usage: bench/run_simulate_bench.sh [build-dir]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -21,4 +22,7 @@ run() {
 }
 
 run default
+run default-chord --set dht=chord
+run default-kademlia --set dht=kademlia
+run failure-storm failure-storm
 run fleet-1000x7d "$here/scenarios/fleet-1000x7d.yaml"
