@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "models/forecast_pipeline.h"
 #include "sim/fault_injector.h"
 #include "sim/mesh_discovery.h"
@@ -602,6 +603,66 @@ RunSummary Summarize(const SimState& st) {
 
 }  // namespace
 
+namespace {
+
+std::string DomainText(const FailureDomain& d) {
+  switch (d.kind) {
+    case FailureDomain::Kind::kZone:
+      return "zone " + std::to_string(d.index);
+    case FailureDomain::Kind::kRack:
+      return "rack " + std::to_string(d.index);
+    case FailureDomain::Kind::kAggregation:
+      return "aggregation switch " + std::to_string(d.switch_index) + " of zone " +
+             std::to_string(d.index);
+  }
+  return "";
+}
+
+// The injected faults as events of the run (source "faults"), so that
+// viewers show them on the time axis next to the global events. Events are
+// written, never read back by the run: they change nothing simulated.
+void AppendFaultEvents(const Scenario& scenario, std::vector<Event>& events) {
+  const FaultsSpec& f = scenario.faults;
+  if (!f.enabled) return;
+  auto add = [&](Seconds start, Seconds duration, double magnitude, std::string text) {
+    Event e;
+    e.start = start;
+    e.end = std::isfinite(duration) ? start + duration : std::numeric_limits<double>::quiet_NaN();
+    e.announced = start;
+    e.source = "faults";
+    e.category = "fault";
+    e.magnitude = magnitude;
+    e.text = std::move(text);
+    events.push_back(std::move(e));
+  };
+  auto type_name = [&](int type) {
+    return type < 0 ? std::string("any") : scenario.node_types[static_cast<std::size_t>(type)].name;
+  };
+  for (const CrashSpec& c : f.crashes) {
+    add(c.at, kForever, c.count,
+        std::to_string(c.count) + " " + type_name(c.node_type) + " node(s) crash");
+  }
+  for (const DomainFailureSpec& d : f.domains) {
+    add(d.at, d.duration, 0, DomainText(d.domain) + " lost (every node on it crashes)");
+  }
+  for (const GraySpec& g : f.gray) {
+    add(g.at, g.duration, g.count,
+        std::to_string(g.count) + " " + type_name(g.node_type) + " node(s) turn gray (speed x" +
+            absl::StrCat(g.speed) + ", " + absl::StrCat(100 * g.error_rate) + " % errors)");
+  }
+  for (const LinkFaultSpec& l : f.links) {
+    std::string what = l.cut ? "cut off (partition)" : "links degraded";
+    if (!l.cut && l.latency != 1) what += ": latency x" + absl::StrCat(l.latency);
+    if (l.loss > 0) what += ", " + absl::StrCat(100 * l.loss) + " % loss";
+    add(l.at, l.duration, l.latency, DomainText(l.domain) + " " + what);
+  }
+  for (const ManagerCrashSpec& m : f.manager) add(m.at, m.duration, 0, "manager down");
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.start < b.start; });
+}
+
+}  // namespace
+
 int AutoSnapshotEvery(const Scenario& scenario) {
   double max_nodes = 0;
   for (const NodeTypeSpec& t : scenario.node_types) max_nodes += t.max;
@@ -692,6 +753,7 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
     e.end -= trace.start;
     e.announced -= trace.start;
   }
+  AppendFaultEvents(scenario, r.events);
   if (st.forecasts) RecordForecasts(*st.forecasts, trace, scenario.duration, r);
   r.summary = Summarize(st);
   return std::move(st.results);
