@@ -240,6 +240,8 @@ absl::Status CheckShapes(const std::string& path, const ResultsData& data) {
                     static_cast<std::size_t>(ns.offset.back()) == rows && ns.type.size() == rows &&
                     ns.role.size() == rows && ns.state.size() == rows &&
                     ns.utilization.size() == rows && ns.queued.size() == rows &&
+                    (ns.zones == 0 || (ns.rack.size() == rows && ns.zone.size() == rows &&
+                                       ns.reachable.size() == rows)) &&
                     (ns.links.empty() ||
                      (ns.link_offset.size() == ns.size() + 1 && ns.link_offset.front() == 0 &&
                       static_cast<std::size_t>(ns.link_offset.back()) == ns.link_from.size() &&
@@ -320,6 +322,20 @@ absl::Status WriteNodes(const hdf5::Writer& w, hid_t file, const NodeSnapshots& 
   MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "queued", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
                                           {rows}, n.queued.data(), "requests",
                                           "requests waiting on the node at the end of the tick"));
+  if (n.zones > 0) {
+    MESHTWIN_RETURN_IF_ERROR(
+        w.WriteNumberAttribute(gid, p, "zones", H5T_STD_I32LE, H5T_NATIVE_INT32, n.zones));
+    MESHTWIN_RETURN_IF_ERROR(w.WriteNumberAttribute(gid, p, "racks_per_zone", H5T_STD_I32LE,
+                                                    H5T_NATIVE_INT32, n.racks_per_zone));
+    MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "rack", H5T_STD_I16LE, H5T_NATIVE_INT16,
+                                            {rows}, n.rack.data(), "1",
+                                            "the rack the node sits on (faults.topology)"));
+    MESHTWIN_RETURN_IF_ERROR(WriteDescribed(w, gid, p, "zone", H5T_STD_I16LE, H5T_NATIVE_INT16,
+                                            {rows}, n.zone.data(), "1", "the rack's zone"));
+    MESHTWIN_RETURN_IF_ERROR(WriteDescribed(
+        w, gid, p, "reachable", H5T_STD_U8LE, H5T_NATIVE_UINT8, {rows}, n.reachable.data(), "1",
+        "1 if the manager could reach the node's rack at the end of the tick"));
+  }
   if (n.links.empty()) return absl::OkStatus();
   const hsize_t links = n.link_from.size();
   MESHTWIN_RETURN_IF_ERROR(
@@ -715,6 +731,33 @@ absl::Status ReadNodes(const hdf5::Reader& r, hid_t file, ResultsData& out) {
     if (n.state[i] >= kNumNodeStates) {
       return r.Bad("/nodes/state",
                    absl::StrCat("value ", i, " (", int{n.state[i]}, ") is not a node state"));
+    }
+  }
+  // Placement: only with a faults topology.
+  if (H5Aexists(gid, "zones") > 0) {
+    MESHTWIN_RETURN_IF_ERROR(
+        r.ReadNumber(gid, p, "zones", H5T_INTEGER, H5T_NATIVE_INT32, &n.zones));
+    MESHTWIN_RETURN_IF_ERROR(
+        r.ReadNumber(gid, p, "racks_per_zone", H5T_INTEGER, H5T_NATIVE_INT32, &n.racks_per_zone));
+    if (n.zones < 1 || n.racks_per_zone < 1) {
+      return r.Bad(p, absl::StrCat("attributes zones (", n.zones, ") and racks_per_zone (",
+                                   n.racks_per_zone, ") must be >= 1"));
+    }
+    MESHTWIN_RETURN_IF_ERROR(
+        ReadArray(r, gid, p, "rack", 1, H5T_INTEGER, H5T_NATIVE_INT16, &n.rack, &dims));
+    MESHTWIN_RETURN_IF_ERROR(same_rows("rack", n.rack.size()));
+    MESHTWIN_RETURN_IF_ERROR(
+        ReadArray(r, gid, p, "zone", 1, H5T_INTEGER, H5T_NATIVE_INT16, &n.zone, &dims));
+    MESHTWIN_RETURN_IF_ERROR(same_rows("zone", n.zone.size()));
+    MESHTWIN_RETURN_IF_ERROR(
+        ReadArray(r, gid, p, "reachable", 1, H5T_INTEGER, H5T_NATIVE_UINT8, &n.reachable, &dims));
+    MESHTWIN_RETURN_IF_ERROR(same_rows("reachable", n.reachable.size()));
+    const int racks = n.zones * n.racks_per_zone;
+    for (std::size_t i = 0; i < rows; ++i) {
+      if (n.rack[i] < 0 || n.rack[i] >= racks || n.zone[i] != n.rack[i] / n.racks_per_zone) {
+        return r.Bad("/nodes/rack", absl::StrCat("value ", i, " (rack ", n.rack[i], ", zone ",
+                                                 n.zone[i], ") is not a rack of the topology"));
+      }
     }
   }
   if (n.links.empty()) return absl::OkStatus();

@@ -96,6 +96,13 @@ struct NodeSnapshots {
   std::vector<std::uint8_t> state;   // NodeState
   std::vector<float> utilization;    // over the tick, 0..1
   std::vector<float> queued;         // requests waiting on the node at the end of the tick
+  // Where nodes sit, with a faults topology (zones == 0 and empty without
+  // one): rack and zone per node row, and whether the manager could reach
+  // the rack at the end of the tick.
+  std::int32_t zones = 0, racks_per_zone = 0;
+  std::vector<std::int16_t> rack;
+  std::vector<std::int16_t> zone;
+  std::vector<std::uint8_t> reachable;
   // Links of the discovery overlay between nodes (node ids; none without a DHT).
   std::string links;                      // "" (none), "chord" or "kademlia"
   std::vector<std::int64_t> link_offset;  // size() + 1 entries when links is set

@@ -613,6 +613,48 @@ TEST_F(ResultsFileTest, RoundTripOfNodeSnapshots) {
   });
 }
 
+// Overwrites an existing integer dataset's values (same shape).
+template <typename T>
+void OverwriteInts(hid_t file, const char* name, hid_t mem_type, std::vector<T> values) {
+  const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+  H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+  H5Dclose(ds);
+}
+
+TEST_F(ResultsFileTest, RoundTripOfNodePlacementAndABadRackIsNamed) {
+  ResultsData data = Filled(12);
+  data.nodes = SampleNodes();
+  data.nodes.zones = 2;
+  data.nodes.racks_per_zone = 3;
+  data.nodes.rack = {0, 4, 0, 4, 5};
+  data.nodes.zone = {0, 1, 0, 1, 1};
+  data.nodes.reachable = {1, 1, 1, 0, 0};
+  const std::string path = Path("run.h5");
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  absl::StatusOr<ResultsData> back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->nodes.zones, 2);
+  EXPECT_EQ(back->nodes.racks_per_zone, 3);
+  EXPECT_EQ(back->nodes.rack, data.nodes.rack);
+  EXPECT_EQ(back->nodes.zone, data.nodes.zone);
+  EXPECT_EQ(back->nodes.reachable, data.nodes.reachable);
+  // Without a topology nothing is written, and nothing read back.
+  ASSERT_TRUE(WriteResultsFile(path, Filled(12)).ok());
+  back = ReadResultsFile(path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->nodes.zones, 0);
+  EXPECT_TRUE(back->nodes.rack.empty());
+  // A rack outside the topology (or in the wrong zone) is refused by name.
+  ASSERT_TRUE(WriteResultsFile(path, data).ok());
+  EditFile(path, [](hid_t f) {
+    OverwriteInts<std::int16_t>(f, "/nodes/rack", H5T_NATIVE_INT16, {0, 4, 0, 9, 5});
+  });
+  back = ReadResultsFile(path);
+  EXPECT_EQ(back.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(back.status()),
+              HasSubstr(path + ": /nodes/rack: value 3 (rack 9, zone 1) is not a rack"));
+}
+
 TEST_F(ResultsFileTest, RoundTripOfNodeSnapshotsWithoutLinks) {
   ResultsData data = Filled(12);
   data.nodes = SampleNodes();
@@ -637,14 +679,6 @@ TEST_F(ResultsFileTest, WritingInconsistentNodeSnapshotsIsAnInternalError) {
   EXPECT_EQ(st.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(Msg(st), HasSubstr("/nodes: the snapshot arrays disagree"));
   EXPECT_TRUE(Listing().empty());
-}
-
-// Overwrites an existing integer dataset's values (same shape).
-template <typename T>
-void OverwriteInts(hid_t file, const char* name, hid_t mem_type, std::vector<T> values) {
-  const hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-  H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-  H5Dclose(ds);
 }
 
 TEST_F(ResultsFileTest, ReadingBadNodeSnapshotsNamesTheDataset) {

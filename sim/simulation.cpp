@@ -335,6 +335,12 @@ void SnapshotNodes(SimState& st, Seconds now, Seconds dt) {
         static_cast<std::uint8_t>(st.mesh.node(n.id).state));  // not the manager's view
     ns.utilization.push_back(static_cast<float>(std::clamp(n.utilization, 0.0, 1.0)));
     ns.queued.push_back(static_cast<float>(n.queued[0] + n.queued[1] + n.queued[2]));
+    if (st.faults) {
+      const Node& node = st.mesh.node(n.id);
+      ns.rack.push_back(static_cast<std::int16_t>(node.rack));
+      ns.zone.push_back(static_cast<std::int16_t>(node.zone));
+      ns.reachable.push_back(node.unreachable ? 0 : 1);
+    }
   }
   ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
   if (st.discovery) {
@@ -701,6 +707,8 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
       return absl::InvalidArgumentError(scenario.source + ": " + std::string(f.status().message()));
     }
     st.faults.emplace(*std::move(f));
+    st.results.nodes.zones = scenario.faults.topology.zones;
+    st.results.nodes.racks_per_zone = scenario.faults.topology.racks_per_zone;
   }
   if (scenario.forecast.enabled) {
     MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));
