@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "apps/agent_command.h"
 #include "apps/certs_command.h"
 #include "apps/compare_command.h"
 #include "apps/detect_command.h"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   meshtwin::RegisterDetectCommand(app, &exit_code);
   meshtwin::RegisterGuiCommand(app, &exit_code);
   meshtwin::RegisterCertsCommand(app, &exit_code);
+  meshtwin::RegisterAgentCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

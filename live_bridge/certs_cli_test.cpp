@@ -10,26 +10,12 @@
 #include <fstream>
 #include <string>
 
+#include "live_bridge/cli_test_util.h"
+
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-CliRun Meshtwin(const std::string& args) {
-  CliRun r;
-  const std::string command = std::string(MESHTWIN_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buffer;
-  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) {
-    r.output.append(buffer.data(), n);
-  }
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using ::meshtwin::live::testing::CliRun;
+using ::meshtwin::live::testing::Meshtwin;
 
 unsigned Mode(const std::filesystem::path& p) {
   struct stat st {};

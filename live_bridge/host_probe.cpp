@@ -537,8 +537,8 @@ absl::StatusOr<HostCapabilities> DetectCapabilities(const ProbeOptions& options)
   return caps;
 }
 
-absl::StatusOr<LoadSample> LoadSampler::Sample() {
-  LoadSample sample;
+absl::StatusOr<HostLoad> LoadSampler::Sample() {
+  HostLoad sample;
 
   // /proc/stat: "cpu  user nice system idle iowait irq softirq steal guest guest_nice".
   // guest and guest_nice are already inside user and nice.

@@ -8,7 +8,7 @@
 //   dht::CapabilityRecord record = ToCapabilityRecord(caps);
 //
 //   LoadSampler sampler({});
-//   MESHTWIN_ASSIGN_OR_RETURN(LoadSample s, sampler.Sample());  // once per heartbeat
+//   MESHTWIN_ASSIGN_OR_RETURN(HostLoad s, sampler.Sample());  // once per heartbeat
 #pragma once
 
 #include <cstdint>
@@ -92,8 +92,9 @@ std::string GpuModelTag(const std::string& name);
 // count, sorted by model). Load, spares, roles and software are the agent's.
 dht::CapabilityRecord ToCapabilityRecord(const HostCapabilities& caps);
 
-// One reading of the host's load.
-struct LoadSample {
+// One reading of the host's load. (The heartbeat carries agent_registry.h's
+// LoadSample, made from this; the names differ so one file can use both.)
+struct HostLoad {
   // Busy share of all CPUs (/proc/stat: everything but idle and iowait) since
   // the previous Sample(); the first sample covers the time since boot. 0..1.
   double cpu_utilization = 0;
@@ -121,7 +122,7 @@ class LoadSampler {
 
   // InvalidArgument naming "file:line" for a file that does not parse. A
   // failed sample leaves the previous counters in place.
-  absl::StatusOr<LoadSample> Sample();
+  absl::StatusOr<HostLoad> Sample();
 
  private:
   LoadSamplerOptions options_;

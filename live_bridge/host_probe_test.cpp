@@ -364,7 +364,7 @@ TEST(LoadSamplerTest, CpuUtilisationFromTwoSamples) {
 
   // user nice system idle iowait irq softirq steal guest guest_nice
   WriteLoad(fake, "cpu  100 0 100 700 100 0 0 0 50 0");
-  absl::StatusOr<LoadSample> first = sampler.Sample();
+  absl::StatusOr<HostLoad> first = sampler.Sample();
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_DOUBLE_EQ(first->cpu_utilization, 0.2);  // since boot: 200 busy of 1000
   EXPECT_EQ(first->cpu_ticks, 1000u);
@@ -378,13 +378,13 @@ TEST(LoadSamplerTest, CpuUtilisationFromTwoSamples) {
 
   // 800 more ticks, 400 of them busy (user 300, system 50, irq 25, steal 25).
   WriteLoad(fake, "cpu  400 0 150 1100 100 25 0 25 80 0");
-  absl::StatusOr<LoadSample> second = sampler.Sample();
+  absl::StatusOr<HostLoad> second = sampler.Sample();
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->cpu_ticks, 800u);
   EXPECT_DOUBLE_EQ(second->cpu_utilization, 0.5);
 
   // Nothing moved: idle, not a division by zero.
-  absl::StatusOr<LoadSample> third = sampler.Sample();
+  absl::StatusOr<HostLoad> third = sampler.Sample();
   ASSERT_TRUE(third.ok());
   EXPECT_DOUBLE_EQ(third->cpu_utilization, 0);
 }
@@ -396,7 +396,7 @@ TEST(LoadSamplerTest, IowaitGoingBackwardsIsNotABusySpike) {
   ASSERT_TRUE(sampler.Sample().ok());
   // iowait drops by 50 while idle grows by 150: 100 ticks passed, 0 busy.
   WriteLoad(fake, "cpu  100 0 100 850 50 0 0 0 0 0");
-  absl::StatusOr<LoadSample> s = sampler.Sample();
+  absl::StatusOr<HostLoad> s = sampler.Sample();
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->cpu_ticks, 100u);
   EXPECT_DOUBLE_EQ(s->cpu_utilization, 0);
@@ -409,7 +409,7 @@ TEST(LoadSamplerTest, GarbledFilesAreNamedWithTheirLine) {
   ASSERT_TRUE(sampler.Sample().ok());
 
   fake.Write("proc/stat", "intr 1\ncpu  100 zero 100 700\n");
-  absl::StatusOr<LoadSample> s = sampler.Sample();
+  absl::StatusOr<HostLoad> s = sampler.Sample();
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.status().message(), HasSubstr(fake.root() + "/proc/stat:2: cpu: counter 2"));
 
@@ -445,7 +445,7 @@ TEST(HostProbeTest, ThisMachine) {
 
   LoadSampler sampler({});
   ASSERT_TRUE(sampler.Sample().ok());
-  absl::StatusOr<LoadSample> s = sampler.Sample();
+  absl::StatusOr<HostLoad> s = sampler.Sample();
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_GE(s->cpu_utilization, 0);
   EXPECT_LE(s->cpu_utilization, 1);

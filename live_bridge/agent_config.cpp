@@ -1,0 +1,231 @@
+#include "live_bridge/agent_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+// The scenario files' located YAML reading (FILE:LINE:COL: key: expected ...,
+// got ...), so that every config file of the project reports errors alike.
+#include "scenarios/yaml_reader.h"
+
+namespace meshtwin::live {
+namespace {
+
+using scenario_yaml::Above;
+using scenario_yaml::Item;
+using scenario_yaml::ListItems;
+using scenario_yaml::ReadString;
+using scenario_yaml::Reporter;
+using scenario_yaml::Section;
+
+// "host:port" or "[v6]:port"; port in [min_port, 65535].
+bool SplitHostPort(const std::string& text, int min_port, std::string* host, int* port) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.back() != ']' || h.size() < 3) return false;
+    h = h.substr(1, h.size() - 2);
+  }
+  const std::string p = text.substr(colon + 1);
+  int value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || ptr != p.data() + p.size()) return false;
+  if (value < min_port || value > 65535) return false;
+  *host = h;
+  *port = value;
+  return true;
+}
+
+std::string Resolve(const std::filesystem::path& base, const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.is_absolute() || base.empty() ? path : (base / p).string();
+}
+
+absl::Status RequiredString(const Reporter& r, const Section& s, absl::string_view key,
+                            std::string* out) {
+  const Item* item = s.Find(key);
+  if (item == nullptr) return s.Missing(key, "a string");
+  MESHTWIN_RETURN_IF_ERROR(ReadString(r, *item, out));
+  if (out->empty()) return r.Fail(*item, "expected a non-empty string, got an empty string");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const Reporter& r, const Item& item,
+                                                    absl::string_view expected) {
+  MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items, ListItems(r, item, expected));
+  std::vector<std::string> out;
+  for (const Item& element : items) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, element, &out.emplace_back()));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1,
+                                                   ": (syntax): expected valid YAML, got ", e.msg));
+  }
+  const Reporter r(source, {});
+  const Item top{root, "", root.Mark()};
+  if (!root.IsMap()) {
+    return r.Fail(top, absl::StrCat("expected a mapping with node, manager, tls, roles, ...; got ",
+                                    scenario_yaml::Describe(root)));
+  }
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section s, Section::Open(r, top,
+                               {"node", "manager", "tls", "heartbeat", "metrics", "workload",
+                                "roles", "role", "software"}));
+  const std::filesystem::path base = std::filesystem::path(source).parent_path();
+  AgentConfig c;
+  c.source = source;
+  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, s, "node", &c.node_id));
+  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, s, "manager", &c.manager));
+  {
+    std::string host;
+    int port = 0;
+    if (!SplitHostPort(c.manager, 1, &host, &port)) {
+      return r.Fail(*s.Find("manager"),
+                    absl::StrCat("expected host:port, got ", scenario_yaml::Shorten(c.manager)));
+    }
+  }
+
+  const Item* tls_item = s.Find("tls");
+  if (tls_item == nullptr) return s.Missing("tls", "a mapping with ca, cert and key");
+  MESHTWIN_ASSIGN_OR_RETURN(Section tls,
+                            Section::Open(r, *tls_item, {"ca", "cert", "key", "refresh"}));
+  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, tls, "ca", &c.tls.files.ca_cert));
+  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, tls, "cert", &c.tls.files.cert));
+  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, tls, "key", &c.tls.files.key));
+  c.tls.files.ca_cert = Resolve(base, c.tls.files.ca_cert);
+  c.tls.files.cert = Resolve(base, c.tls.files.cert);
+  c.tls.files.key = Resolve(base, c.tls.files.key);
+  Seconds refresh = 60;
+  MESHTWIN_RETURN_IF_ERROR(tls.Duration("refresh", scenario_yaml::Closed(1, 86400), &refresh));
+  c.tls.refresh_interval_s = static_cast<unsigned>(refresh);
+
+  if (const Item* item = s.Find("heartbeat")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section hb, Section::Open(r, *item, {"interval"}));
+    MESHTWIN_RETURN_IF_ERROR(
+        hb.Duration("interval", scenario_yaml::Range{0, 3600, true, false}, &c.heartbeat_interval));
+    c.heartbeat_interval_set = hb.Find("interval") != nullptr;
+  }
+  if (const Item* item = s.Find("metrics")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section m, Section::Open(r, *item, {"listen"}));
+    if (const Item* listen = m.Find("listen")) {
+      std::string text_value;
+      MESHTWIN_RETURN_IF_ERROR(ReadString(r, *listen, &text_value));
+      if (!SplitHostPort(text_value, 0, &c.metrics_host, &c.metrics_port)) {
+        return r.Fail(*listen, absl::StrCat("expected address:port (port 0: any free one), got ",
+                                            scenario_yaml::Describe(listen->node)));
+      }
+    }
+  }
+  if (const Item* item = s.Find("workload")) {
+    MESHTWIN_ASSIGN_OR_RETURN(
+        Section w, Section::Open(r, *item, {"grace", "restart_backoff", "restart_backoff_max"}));
+    MESHTWIN_RETURN_IF_ERROR(
+        w.Duration("grace", scenario_yaml::Closed(0, 3600), &c.workload_grace));
+    MESHTWIN_RETURN_IF_ERROR(w.Duration("restart_backoff", Above(0), &c.restart_backoff));
+    MESHTWIN_RETURN_IF_ERROR(w.Duration("restart_backoff_max", Above(0), &c.restart_backoff_max));
+    if (c.restart_backoff_max < c.restart_backoff) {
+      return w.FailAgainst("restart_backoff_max", {"restart_backoff"},
+                           absl::StrCat("expected at least restart_backoff (",
+                                        scenario_yaml::FormatDuration(c.restart_backoff), "), got ",
+                                        scenario_yaml::FormatDuration(c.restart_backoff_max)));
+    }
+  }
+
+  if (const Item* item = s.Find("roles")) {
+    if (!item->node.IsMap()) {
+      return r.Fail(*item, absl::StrCat("expected a mapping of role -> command line, got ",
+                                        scenario_yaml::Describe(item->node)));
+    }
+    for (auto it = item->node.begin(); it != item->node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar() || key.Scalar().empty()) {
+        return r.Fail(key.Mark(), item->path,
+                      absl::StrCat("expected a role name, got ", scenario_yaml::Describe(key)));
+      }
+      const Item role = scenario_yaml::MapChild(*item, key, it->second);
+      if (c.roles.count(key.Scalar()) > 0) {
+        return r.Fail(key.Mark(), role.path, "expected each role once, got it a second time");
+      }
+      constexpr absl::string_view kCommand =
+          "a command line as a list of strings, e.g. [\"python3\", \"-m\", \"http.server\"]";
+      if (!role.node.IsSequence() || role.node.size() == 0) {
+        return r.Fail(role,
+                      absl::StrCat("expected ", kCommand, ", got ",
+                                   role.node.IsSequence() ? std::string("an empty list")
+                                                          : scenario_yaml::Describe(role.node)));
+      }
+      MESHTWIN_ASSIGN_OR_RETURN(c.roles[key.Scalar()], StringList(r, role, kCommand));
+      if (c.roles[key.Scalar()][0].empty()) {
+        return r.Fail(scenario_yaml::ListElement(role, 0, role.node[0]),
+                      "expected a program name, got an empty string");
+      }
+    }
+  }
+  if (const Item* item = s.Find("role")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *item, &c.role));
+    if (!c.role.empty() && c.roles.count(c.role) == 0) {
+      std::string known;
+      for (const auto& [name, argv] : c.roles) known += (known.empty() ? "" : ", ") + name;
+      return r.Fail(*item,
+                    absl::StrCat("expected one of the roles (", known.empty() ? "none" : known,
+                                 "), got ", scenario_yaml::Shorten(c.role)));
+    }
+  }
+  if (const Item* item = s.Find("software")) {
+    MESHTWIN_ASSIGN_OR_RETURN(c.software, StringList(r, *item, "a list of tags"));
+  }
+  return c;
+}
+
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      return absl::NotFoundError(path + ": no such config file");
+    }
+    return absl::InvalidArgumentError(path + ": cannot read the config file");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  MESHTWIN_ASSIGN_OR_RETURN(AgentConfig config, ParseAgentConfig(text.str(), path));
+
+  // Where to blame certificate trouble: the tls and node keys.
+  const YAML::Node root = YAML::Load(text.str());
+  auto where = [&](const std::string& key) {
+    YAML::Mark mark;
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      // As the scenario reader does: at a scalar value, else at the key.
+      if (it->first.Scalar() == key) {
+        mark = it->second.IsScalar() ? it->second.Mark() : it->first.Mark();
+      }
+    }
+    return absl::StrCat(path, ":", mark.line + 1, ":", mark.column + 1, ": ", key, ": ");
+  };
+  if (absl::Status files = CheckTlsFiles(config.tls.files); !files.ok()) {
+    return absl::Status(files.code(), where("tls") + ErrorText(files));
+  }
+  MESHTWIN_ASSIGN_OR_RETURN(CertificateInfo cert, ReadCertificateFile(config.tls.files.cert));
+  if (cert.subject_cn != config.node_id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where("node"), "expected the CN of ", config.tls.files.cert, " (", cert.subject_cn,
+        "): an agent may speak only for its own node, got ", config.node_id));
+  }
+  return config;
+}
+
+}  // namespace meshtwin::live
