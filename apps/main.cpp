@@ -14,6 +14,7 @@
 #include "apps/gui_command.h"
 #include "apps/model_command.h"
 #include "apps/scenarios_command.h"
+#include "apps/shadow_command.h"
 #include "apps/simulate_command.h"
 #include "apps/sweep_command.h"
 #include "apps/trace_command.h"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   meshtwin::RegisterGuiCommand(app, &exit_code);
   meshtwin::RegisterCertsCommand(app, &exit_code);
   meshtwin::RegisterAgentCommand(app, &exit_code);
+  meshtwin::RegisterShadowCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -67,14 +67,7 @@ absl::StatusOr<std::vector<std::string>> StringList(const Reporter& r, const Ite
 }  // namespace
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ":",
-                                                   e.mark.column + 1,
-                                                   ": (syntax): expected valid YAML, got ", e.msg));
-  }
+  MESHTWIN_ASSIGN_OR_RETURN(const YAML::Node root, scenario_yaml::LoadDocument(text, source));
   const Reporter r(source, {});
   const Item top{root, "", root.Mark()};
   if (!root.IsMap()) {

@@ -33,6 +33,7 @@
 #include "datasets/events.h"
 #include "datasets/presets.h"
 #include "datasets/trace_file.h"
+#include "models/forecast_pipeline.h"
 #include "models/forecaster.h"
 #include "policies/composite_policy.h"
 #include "scenarios/synthetic_reader.h"
@@ -1278,6 +1279,40 @@ absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, con
   }
   if (parts.size() == 1) return std::move(parts.front());
   return std::unique_ptr<Policy>(std::make_unique<CompositePolicy>(std::move(parts)));
+}
+
+absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Scenario& scenario,
+                                                                       double epoch_unix,
+                                                                       std::vector<Event> events) {
+  const ForecastSpec& spec = scenario.forecast;
+  ForecasterOptions options;
+  options.horizons = spec.horizons;
+  options.seed = scenario.seed;
+  options.threads = 1;  // bit-reproducible runs
+  std::unique_ptr<Forecaster> model;
+  std::string kind = spec.model;
+  ForecastPipelineOptions po;
+  if (!spec.model_file.empty()) {
+    MESHTWIN_ASSIGN_OR_RETURN(model, LoadForecaster(spec.model_file));
+    kind = model->name();
+    options.horizons = model->horizons();
+  } else {
+    MESHTWIN_ASSIGN_OR_RETURN(model, MakeForecaster(spec.model, options));
+    po.fit_on_warmup = true;
+    po.step = spec.step;
+  }
+  const Seconds step = po.step > 0 ? po.step : model->step();
+  po.min_history =
+      std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(spec.warmup / step)));
+  po.retrain = spec.retrain;
+  po.retrain_cooldown = spec.retrain_cooldown;
+  po.retrain_window = spec.retrain_window;
+  auto make = [kind, options]() -> std::unique_ptr<Forecaster> {
+    absl::StatusOr<std::unique_ptr<Forecaster>> m = MakeForecaster(kind, options);
+    return m.ok() ? *std::move(m) : nullptr;
+  };
+  return std::make_unique<ForecastPipeline>(std::move(model), po, make, epoch_unix,
+                                            std::move(events));
 }
 
 std::vector<Trace> RoleTraces(const Scenario& scenario, const Trace& trace) {

@@ -27,6 +27,8 @@
 
 namespace meshtwin {
 
+class ForecastPipeline;  // models/forecast_pipeline.h
+
 struct PlatformSpec {
   Seconds link_latency = 50e-6;    // per host link
   double link_bandwidth = 1.25e9;  // bytes/s per host link (10 Gbit/s)
@@ -127,6 +129,14 @@ Trace BuildTrace(const Scenario& scenario);
 // when it has faults), ready to run.
 // `trace` is what the oracle looks ahead in.
 absl::StatusOr<std::unique_ptr<Policy>> MakePolicy(const Scenario& scenario, const Trace& trace);
+
+// The scenario's forecaster inside the pipeline that feeds a control loop:
+// a named model is fitted on the first `forecast.warmup` of history, a model
+// file is used as trained. `epoch_unix` is the UTC time of run time 0;
+// `events` are in absolute (unix) times. Used by the simulator and the shadow.
+absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Scenario& scenario,
+                                                                       double epoch_unix,
+                                                                       std::vector<Event> events);
 
 // Each role's demand: the trace's role channel of the role's name when it has
 // one, else the role's share of the total demand. One trace (the demand

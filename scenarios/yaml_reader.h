@@ -440,4 +440,16 @@ inline absl::StatusOr<std::vector<Item>> ListItems(const Reporter& r, const Item
   return items;
 }
 
+// One YAML document from `text`; a syntax error is InvalidArgument at
+// source:line:column. For configs read with this reader (agent, shadow).
+inline absl::StatusOr<YAML::Node> LoadDocument(const std::string& text, const std::string& source) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1,
+                                                   ": (syntax): expected valid YAML, got ", e.msg));
+  }
+}
+
 }  // namespace meshtwin::scenario_yaml

@@ -453,44 +453,17 @@ void BuildPlatform(SimState& st, sg4::Host** manager_host) {
   zone->seal();
 }
 
-// The scenario's forecaster inside the pipeline that feeds the control loop.
+// The scenario's forecaster (scenarios/scenario.h), with the trace's events
+// in absolute times, as histories carry them.
 absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Scenario& scenario,
                                                                        const Trace& trace) {
-  const ForecastSpec& spec = scenario.forecast;
-  ForecasterOptions options;
-  options.horizons = spec.horizons;
-  options.seed = scenario.seed;
-  options.threads = 1;  // bit-reproducible runs
-  std::unique_ptr<Forecaster> model;
-  std::string kind = spec.model;
-  ForecastPipelineOptions po;
-  if (!spec.model_file.empty()) {
-    MESHTWIN_ASSIGN_OR_RETURN(model, LoadForecaster(spec.model_file));
-    kind = model->name();
-    options.horizons = model->horizons();
-  } else {
-    MESHTWIN_ASSIGN_OR_RETURN(model, MakeForecaster(spec.model, options));
-    po.fit_on_warmup = true;
-    po.step = spec.step;
-  }
-  const Seconds step = po.step > 0 ? po.step : model->step();
-  po.min_history =
-      std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(spec.warmup / step)));
-  po.retrain = spec.retrain;
-  po.retrain_cooldown = spec.retrain_cooldown;
-  po.retrain_window = spec.retrain_window;
-  auto make = [kind, options]() -> std::unique_ptr<Forecaster> {
-    absl::StatusOr<std::unique_ptr<Forecaster>> m = MakeForecaster(kind, options);
-    return m.ok() ? *std::move(m) : nullptr;
-  };
   std::vector<Event> events = trace.events;
-  for (Event& e : events) {  // to absolute times, as histories carry them
+  for (Event& e : events) {
     e.start += trace.epoch;
     e.end += trace.epoch;
     e.announced += trace.epoch;
   }
-  return std::make_unique<ForecastPipeline>(std::move(model), po, make, trace.epoch + trace.start,
-                                            std::move(events));
+  return MakeForecastPipeline(scenario, trace.epoch + trace.start, std::move(events));
 }
 
 // What the pipeline forecast, next to the demand that came.
