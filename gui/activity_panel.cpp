@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "gui/event_style.h"
 #include "gui/imgui_util.h"
 #include "gui/panels.h"
 #include "gui/time_axis.h"
@@ -73,14 +74,11 @@ void ActivityPanel::Draw(const ViewState& view, CommandQueue* queue) {
         }
         ImGui::PopID();
         if (ImGui::IsItemHovered()) {
-          ImGui::SetTooltip("%s\nsource %s; announced %s (%s)%s%s", e.text.c_str(),
-                            e.source.c_str(), FormatRunTimeFull(e.announced).c_str(),
-                            FormatCalendar(data.trace_epoch, e.announced).c_str(),
-                            std::isnan(e.end) ? "" : "; ends ",
-                            std::isnan(e.end) ? "" : FormatRunTimeFull(e.end).c_str());
+          ImGui::SetTooltip("%s\n%s", EventTooltip(e).c_str(),
+                            FormatCalendar(data.trace_epoch, e.start).c_str());
         }
         ImGui::TableSetColumnIndex(1);
-        ImGui::TextColored(Vec4(kEventColor), "%s", e.category.c_str());
+        ImGui::TextColored(Vec4(EventColor(e)), "%s", e.category.c_str());
         ImGui::TableSetColumnIndex(2);
         ImGui::Text("%.2f", e.magnitude);
         ImGui::TableSetColumnIndex(3);

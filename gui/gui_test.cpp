@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,8 @@
 
 #include "gui/app.h"
 #include "gui/data_source.h"
+#include "gui/event_style.h"
+#include "gui/network_layout.h"
 #include "gui/node_table_model.h"
 #include "gui/plot_widget.h"
 #include "gui/rerun.h"
@@ -298,6 +301,303 @@ TEST(TopologyLayoutTest, TenThousandNodesArePlacedWithoutForces) {
   const float extent = layout.max_corner().x - layout.min_corner().x;
   EXPECT_GT(extent, 150);  // about 2 sqrt(n) spacings across, not a heap
   EXPECT_LT(extent, 250);
+}
+
+// A faults topology of `zones` x `racks_per_zone` racks and one snapshot per
+// entry of `snapshots` (node ids; a node sits on rack id % racks, as the twin
+// places them); racks in `cut` are unreachable in the last snapshot.
+ResultsData WithTopology(int zones, int racks_per_zone,
+                         const std::vector<std::vector<std::int32_t>>& snapshots,
+                         const std::vector<int>& cut = {}) {
+  ResultsData d;
+  d.roles = {"default"};
+  d.node_types = {"n"};
+  NodeSnapshots& ns = d.nodes;
+  ns.every = 1;
+  ns.zones = zones;
+  ns.racks_per_zone = racks_per_zone;
+  const int racks = zones * racks_per_zone;
+  ns.offset = {0};
+  for (std::size_t s = 0; s < snapshots.size(); ++s) {
+    ns.time.push_back(15.0 * static_cast<double>(s));
+    for (std::int32_t id : snapshots[s]) {
+      const int rack = id % racks;
+      ns.id.push_back(id);
+      ns.type.push_back(0);
+      ns.role.push_back(0);
+      ns.state.push_back(
+          static_cast<std::uint8_t>(id == 7 ? NodeState::kFailed : NodeState::kReady));
+      ns.utilization.push_back(0.5f);
+      ns.queued.push_back(0);
+      ns.rack.push_back(static_cast<std::int16_t>(rack));
+      ns.zone.push_back(static_cast<std::int16_t>(rack / racks_per_zone));
+      const bool is_cut =
+          s + 1 == snapshots.size() && std::find(cut.begin(), cut.end(), rack) != cut.end();
+      ns.reachable.push_back(is_cut ? 0 : 1);
+    }
+    ns.offset.push_back(static_cast<std::int64_t>(ns.id.size()));
+  }
+  return d;
+}
+
+std::vector<std::int32_t> Ids(std::int32_t from, std::int32_t to) {
+  std::vector<std::int32_t> v;
+  for (std::int32_t i = from; i < to; ++i) v.push_back(i);
+  return v;
+}
+
+// The failure-storm shape (3 zones x 4 racks): the switch graph of
+// MeshTopology laid out by Kamada-Kawai, every node round its own rack, no
+// two racks' node discs touching.
+TEST(NetworkLayoutTest, SwitchGraphAndNodesRoundTheirRacks) {
+  const ResultsData d = WithTopology(3, 4, {Ids(0, 48), Ids(0, 96)});
+  NetworkLayout net;
+  EXPECT_EQ(net.Extend(d), 96u);
+  ASSERT_TRUE(net.built());
+  EXPECT_TRUE(net.used_force_layout());
+  ASSERT_EQ(net.switches().size(), 1u + 6u + 12u);
+  EXPECT_EQ(net.links().size(), 6u + 24u);  // core to each aggregation, each rack dual-homed
+  EXPECT_EQ(net.switches()[0].label, "core");
+  EXPECT_EQ(net.switches()[static_cast<std::size_t>(net.AggregationVertex(1, 1))].label, "z1b");
+  EXPECT_EQ(net.switches()[static_cast<std::size_t>(net.RackVertex(5))].label, "r5");
+  for (const NetworkLayout::Link& l : net.links()) {
+    const auto& to = net.switches()[static_cast<std::size_t>(l.to)];
+    if (to.kind == NetworkLayout::Kind::kRack) {
+      EXPECT_EQ(net.switches()[static_cast<std::size_t>(l.from)].zone, to.zone);
+    }
+  }
+  EXPECT_GE(net.min_rack_distance(), 2 * net.rack_radius());
+  for (std::int32_t id = 0; id < 96; ++id) {
+    const Vec2* p = net.PositionOf(id);
+    ASSERT_NE(p, nullptr) << id;
+    EXPECT_EQ(net.RackOf(id), id % 12);
+    const Vec2 own = net.RackPosition(id % 12);
+    const float to_own = std::hypot(p->x - own.x, p->y - own.y);
+    EXPECT_LE(to_own, net.rack_radius()) << id;
+    EXPECT_GT(to_own, 1.0f) << id;  // the hole round the switch, for its square and label
+    for (int r = 0; r < 12; ++r) {
+      const Vec2 q = net.RackPosition(r);
+      if (r != id % 12) {
+        EXPECT_GT(std::hypot(p->x - q.x, p->y - q.y), to_own) << id;
+      }
+    }
+  }
+  EXPECT_EQ(net.PositionOf(96), nullptr);
+  // The same data, the same picture.
+  NetworkLayout again;
+  again.Extend(d);
+  for (std::int32_t id = 0; id < 96; id += 5) {
+    EXPECT_EQ(again.PositionOf(id)->x, net.PositionOf(id)->x);
+    EXPECT_EQ(again.PositionOf(id)->y, net.PositionOf(id)->y);
+  }
+}
+
+// Streamed snapshot by snapshot: a node keeps its position for its life (and
+// after), and a node that appears after another left its rack takes the
+// slot that was freed, so churn does not grow the discs.
+TEST(NetworkLayoutTest, PositionsAreStableAndFreedSlotsReused) {
+  // 2 x 2 racks. Snapshot 1: node 4 (rack 0) leaves; snapshot 2: node 8
+  // (rack 0) arrives, node 4 is still gone.
+  std::vector<std::int32_t> s0 = Ids(0, 8), s1 = Ids(0, 8), s2 = Ids(0, 9);
+  s1.erase(std::find(s1.begin(), s1.end(), 4));
+  s2.erase(std::find(s2.begin(), s2.end(), 4));
+  const ResultsData d = WithTopology(2, 2, {s0, s1, s2});
+  ResultsData first = d;
+  first.nodes.time.resize(1);
+  first.nodes.offset.resize(2);
+  NetworkLayout net;
+  EXPECT_EQ(net.Extend(first), 8u);
+  std::vector<Vec2> before;
+  for (std::int32_t id = 0; id < 8; ++id) before.push_back(*net.PositionOf(id));
+  std::vector<Vec2> switches;
+  for (const auto& sw : net.switches()) switches.push_back(sw.pos);
+  EXPECT_EQ(net.Extend(d), 1u);
+  EXPECT_EQ(net.Extend(d), 0u);
+  for (std::int32_t id = 0; id < 8; ++id) {  // node 4 too: scrubbing back shows it there
+    EXPECT_EQ(net.PositionOf(id)->x, before[static_cast<std::size_t>(id)].x) << id;
+    EXPECT_EQ(net.PositionOf(id)->y, before[static_cast<std::size_t>(id)].y) << id;
+  }
+  for (std::size_t i = 0; i < switches.size(); ++i) {
+    EXPECT_EQ(net.switches()[i].pos.x, switches[i].x) << i;
+  }
+  EXPECT_EQ(net.PositionOf(8)->x, before[4].x);
+  EXPECT_EQ(net.PositionOf(8)->y, before[4].y);
+  // Sized for twice the first snapshot's fullest rack: room to grow.
+  EXPECT_GE(net.min_rack_distance(), 2 * net.rack_radius());
+}
+
+TEST(NetworkLayoutTest, NoTopologyNoNetwork) {
+  const ResultsData d = ThreeSnapshots();
+  NetworkLayout net;
+  EXPECT_EQ(net.Extend(d), 0u);
+  EXPECT_FALSE(net.built());
+  EXPECT_TRUE(RackStatuses(d.nodes, 0).empty());
+}
+
+// A large topology (10,000 racks, the most MeshTopology takes) skips the
+// forces and is laid out radially, discs still apart.
+TEST(NetworkLayoutTest, TenThousandRacksLaidOutRadially) {
+  const ResultsData d = WithTopology(100, 100, {Ids(0, 20000)});
+  NetworkLayout net;
+  EXPECT_EQ(net.Extend(d), 20000u);
+  EXPECT_FALSE(net.used_force_layout());
+  EXPECT_EQ(net.switches().size(), 1u + 200u + 10000u);
+  EXPECT_GE(net.min_rack_distance(), 2 * net.rack_radius() * 0.99f);
+}
+
+// Zone 2 (racks 8 to 11) partitioned: its racks, and the zone, are cut off;
+// a rack with some nodes reachable or no nodes at all is not.
+TEST(RackStatusTest, CutRacksAndZonesFromASnapshot) {
+  ResultsData d = WithTopology(3, 4, {Ids(0, 30), Ids(0, 30)}, {8, 9, 10, 11});
+  // Rack 6 holds nodes 6 and 18: one of them unreachable leaves the rack
+  // partly reachable, not cut off.
+  const SnapshotRows last = RowsOf(d.nodes, 1);
+  for (std::size_t r = last.begin; r < last.end; ++r) {
+    if (d.nodes.id[r] == 18) d.nodes.reachable[r] = 0;
+  }
+  std::vector<RackStatus> racks = RackStatuses(d.nodes, 1);
+  ASSERT_EQ(racks.size(), 12u);
+  for (int r = 0; r < 12; ++r) EXPECT_EQ(racks[static_cast<std::size_t>(r)].cut_off(), r >= 8) << r;
+  EXPECT_EQ(racks[6].nodes, 2);
+  EXPECT_EQ(racks[6].reachable, 1);
+  EXPECT_EQ(racks[11].reachable, 0);
+  EXPECT_EQ(racks[7].failed, 1);  // node 7
+  EXPECT_THAT(ZonesCutOff(racks, 3, 4), ::testing::ElementsAre(false, false, true));
+  // The earlier snapshot had everything reachable.
+  for (const RackStatus& r : RackStatuses(d.nodes, 0)) EXPECT_FALSE(r.cut_off());
+  // Only some racks of a zone cut (rack 8 alone): the racks, not the zone.
+  d = WithTopology(3, 4, {Ids(0, 24)}, {8});
+  racks = RackStatuses(d.nodes, 0);
+  EXPECT_TRUE(racks[8].cut_off());
+  EXPECT_FALSE(racks[9].cut_off());
+  EXPECT_THAT(ZonesCutOff(racks, 3, 4), ::testing::ElementsAre(false, false, false));
+  // A rack without nodes says nothing.
+  d = WithTopology(3, 4, {{0, 1, 2, 3}}, {});
+  racks = RackStatuses(d.nodes, 0);
+  EXPECT_EQ(racks[5].nodes, 0);
+  EXPECT_FALSE(racks[5].cut_off());
+}
+
+// The fault events say what a partition cut while it lasts, even once the
+// manager has replaced every node it cut off (the racks are then empty).
+TEST(RackStatusTest, CutsFromFaultEventsAndSnapshot) {
+  auto event = [](double start, double end, std::string text) {
+    Event e;
+    e.start = start;
+    e.end = end;
+    e.source = "faults";
+    e.category = "fault";
+    e.text = std::move(text);
+    return e;
+  };
+  const double nan = std::nan("");
+  const std::vector<Event> events = {
+      event(100, 200, "zone 2 cut off (partition)"),
+      event(150, nan, "rack 1 cut off (partition), 5 % loss"),
+      event(100, 400, "aggregation switch 1 of zone 0 cut off (partition)"),
+      event(100, 400, "zone 1 links degraded: latency x3"),
+      event(100, nan, "rack 5 lost (every node on it crashes)"),
+      event(100, 400, "zone 2x cut off (partition)"),  // not a domain: ignored
+  };
+  EXPECT_EQ(ActiveCuts(events, 99).size(), 0u);
+  const std::vector<FailureDomain> at150 = ActiveCuts(events, 150);
+  ASSERT_EQ(at150.size(), 3u);
+  EXPECT_EQ(at150[0].kind, FailureDomain::Kind::kZone);
+  EXPECT_EQ(at150[0].index, 2);
+  EXPECT_EQ(at150[1].kind, FailureDomain::Kind::kRack);
+  EXPECT_EQ(at150[1].index, 1);
+  EXPECT_EQ(at150[2].kind, FailureDomain::Kind::kAggregation);
+  EXPECT_EQ(at150[2].index, 0);
+  EXPECT_EQ(at150[2].switch_index, 1);
+  EXPECT_EQ(ActiveCuts(events, 200).size(), 2u);  // the zone healed; [start, end)
+  EXPECT_EQ(ActiveCuts(events, 1e9).size(), 1u);  // no end: for good
+
+  // 3 x 4 racks; zone 2's nodes all replaced (its racks empty), rack 1 cut.
+  std::vector<std::int32_t> ids;
+  for (std::int32_t id = 0; id < 24; ++id) {
+    if (id % 12 < 8) ids.push_back(id);
+  }
+  const ResultsData d = WithTopology(3, 4, {ids});
+  NetworkLayout net;
+  net.Extend(d);
+  const std::vector<RackStatus> racks = RackStatuses(d.nodes, 0);
+  EXPECT_EQ(racks[9].nodes, 0);
+  NetworkLayout::State st = net.StateAt(racks, {at150[0], at150[1]});
+  for (int r = 0; r < 12; ++r) {
+    EXPECT_EQ(st.switch_cut[static_cast<std::size_t>(net.RackVertex(r))], r == 1 || r >= 8) << r;
+  }
+  EXPECT_EQ(st.cut_racks, 5);
+  EXPECT_TRUE(st.switch_cut[static_cast<std::size_t>(net.AggregationVertex(2, 0))]);
+  EXPECT_FALSE(st.switch_cut[static_cast<std::size_t>(net.AggregationVertex(1, 0))]);
+  int cut_links = 0;
+  for (std::size_t i = 0; i < net.links().size(); ++i) {
+    if (!st.link_cut[i]) continue;
+    ++cut_links;
+    const NetworkLayout::Link& l = net.links()[i];
+    const bool zone2_core =
+        l.from == NetworkLayout::CoreVertex() &&
+        (l.to == net.AggregationVertex(2, 0) || l.to == net.AggregationVertex(2, 1));
+    const bool rack1_uplink = l.to == net.RackVertex(1);
+    EXPECT_TRUE(zone2_core || rack1_uplink) << l.from << "-" << l.to;
+  }
+  EXPECT_EQ(cut_links, 4);  // zone 2's two core links, rack 1's two uplinks
+  // One aggregation switch down: its links, but every rack still reachable.
+  st = net.StateAt(racks, {at150[2]});
+  EXPECT_EQ(st.cut_racks, 0);
+  EXPECT_TRUE(st.switch_cut[static_cast<std::size_t>(net.AggregationVertex(0, 1))]);
+  // No events: the snapshot alone. Rack 3's nodes unreachable: its uplinks.
+  ResultsData cut3 = WithTopology(3, 4, {Ids(0, 24)}, {3});
+  NetworkLayout net3;
+  net3.Extend(cut3);
+  st = net3.StateAt(RackStatuses(cut3.nodes, 0), {});
+  EXPECT_EQ(st.cut_racks, 1);
+  cut_links = 0;
+  for (std::size_t i = 0; i < net3.links().size(); ++i) {
+    if (st.link_cut[i]) {
+      ++cut_links;
+      EXPECT_EQ(net3.links()[i].to, net3.RackVertex(3));
+    }
+  }
+  EXPECT_EQ(cut_links, 2);
+  // A whole zone's racks unreachable in the snapshot: the zone's core links.
+  ResultsData zone1 = WithTopology(3, 4, {Ids(0, 24)}, {4, 5, 6, 7});
+  NetworkLayout net1;
+  net1.Extend(zone1);
+  st = net1.StateAt(RackStatuses(zone1.nodes, 0), {});
+  EXPECT_EQ(st.cut_racks, 4);
+  for (std::size_t i = 0; i < net1.links().size(); ++i) {
+    const bool core_link_of_zone1 =
+        net1.links()[i].from == NetworkLayout::CoreVertex() &&
+        net1.switches()[static_cast<std::size_t>(net1.links()[i].to)].zone == 1;
+    EXPECT_EQ(st.link_cut[i] != 0, core_link_of_zone1) << i;
+  }
+}
+
+TEST(EventStyleTest, FaultsHaveTheirOwnColourAndTooltips) {
+  Event fault;
+  fault.start = 15 * 3600 + 15 * 60;
+  fault.end = fault.start + 600;
+  fault.source = "faults";
+  fault.category = "fault";
+  fault.text = "zone 2 cut off (partition)";
+  Event launch;
+  launch.start = 3600;
+  launch.announced = 0;
+  launch.source = "scenario";
+  launch.category = "launch";
+  launch.magnitude = 2.5;
+  launch.text = "product launch";
+  EXPECT_TRUE(IsFaultEvent(fault));
+  EXPECT_FALSE(IsFaultEvent(launch));
+  EXPECT_EQ(EventColor(fault), kFaultEventColor);
+  EXPECT_EQ(EventColor(launch), kEventColor);
+  EXPECT_NE(kFaultEventColor, kEventColor);
+  EXPECT_EQ(EventTooltip(fault),
+            "fault (faults)\nzone 2 cut off (partition)\nstarts 15:15:00, ends 15:25:00 (10m)");
+  const std::string t = EventTooltip(launch);
+  EXPECT_THAT(t, ::testing::HasSubstr("launch (scenario), magnitude 2.50"));
+  EXPECT_THAT(t, ::testing::HasSubstr("product launch\nstarts 01:00:00, instant"));
+  EXPECT_THAT(t, ::testing::HasSubstr("announced at 00:00:00"));
 }
 
 // A run of 3 ticks, 2 decisions and a snapshot at tick 0 and 2, through the

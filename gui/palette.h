@@ -42,6 +42,8 @@ inline constexpr Rgb kOverlayColors[3] = {{255, 120, 200}, {150, 230, 90}, {240,
 
 // Timeline annotations.
 inline constexpr Rgb kEventColor{236, 120, 60};
+// Injected faults (events of source `faults`): their own colour on the axis.
+inline constexpr Rgb kFaultEventColor{240, 72, 110};
 inline constexpr Rgb kScaleOutColor{90, 210, 120};
 inline constexpr Rgb kScaleInColor{240, 150, 70};
 inline constexpr Rgb kOtherDecisionColor{180, 180, 220};
@@ -54,5 +56,9 @@ inline constexpr Rgb kFailedColor{255, 50, 50};
 inline constexpr Rgb kBootingColor{150, 150, 150};
 inline constexpr Rgb kEdgeColor{90, 100, 120};
 inline constexpr Rgb kHubColor{220, 220, 230};
+// The real network (a faults topology): switch-to-switch links, and what a
+// partition cut off (racks, their uplinks, a zone's core links; dashed).
+inline constexpr Rgb kSwitchLinkColor{120, 132, 156};
+inline constexpr Rgb kCutColor{255, 40, 72};
 
 }  // namespace meshtwin::gui

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gui/network_layout.h"
 #include "gui/node_table_model.h"
 #include "gui/topology_layout.h"
 #include "gui/view_state.h"
@@ -22,11 +23,21 @@ struct TimelinePanel {
 };
 
 // The mesh at the snapshot nearest the cursor: nodes by role colour, sized by
-// load, failed ones marked; hubs per role (the star network) or overlay links.
+// load, failed ones marked; with a faults topology the real network (core,
+// aggregation and rack switches, nodes round their rack, what a partition cut
+// off in red), else hubs per role (the star network) or overlay links.
 struct TopologyPanel {
-  TopologyLayout layout;
-  const ResultsData* layout_data = nullptr;  // what `layout` was built from
-  std::uint64_t layout_version = 0;
+  TopologyLayout layout;                     // the star / DHT overlay
+  NetworkLayout network;                     // the faults topology
+  const ResultsData* layout_data = nullptr;  // what the layouts were built from
+  std::uint64_t layout_version = ~std::uint64_t{0};
+  std::uint64_t network_version = ~std::uint64_t{0};
+  int view_mode = 1;  // with both a topology and a DHT: 0 the network, 1 the DHT overlay
+  // What is cut off in the snapshot shown (cached: a snapshot, its cuts).
+  NetworkLayout::State net_state;
+  std::size_t net_state_snapshot = ~std::size_t{0};
+  std::uint64_t net_state_version = ~std::uint64_t{0};
+  std::vector<FailureDomain> net_state_cuts;
   float zoom = 1;              // 1: the whole layout fits
   float pan_x = 0, pan_y = 0;  // pixels
   int size_by = 0;             // 0 utilisation, 1 queued requests

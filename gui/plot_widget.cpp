@@ -129,6 +129,13 @@ PlotResult DrawTimePlot(const PlotSpec& spec, const std::vector<PlotLine>& lines
     AddDashedLine(dl, ImVec2(a, p0.y), ImVec2(a, p1.y), Col(m.color, 200), 1.0f, &phase, 4, 3);
     if (hovered && std::abs(mouse.x - a) <= 4) hovered_marker = &m;
   }
+  // Inside a span, away from any start line: that span's tooltip.
+  for (const PlotMarker& m : markers) {
+    if (hovered_marker || !hovered || m.shape != MarkerShape::kEventSpan || std::isnan(m.x1)) {
+      continue;
+    }
+    if (mouse.x > sx(m.x0) && mouse.x <= sx(m.x1)) hovered_marker = &m;
+  }
 
   // Bands: opaque trapezoids without anti-aliased fringes (seams otherwise).
   const int columns = static_cast<int>(p1.x - p0.x);

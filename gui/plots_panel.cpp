@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "gui/event_style.h"
 #include "gui/imgui_util.h"
 #include "gui/panels.h"
 #include "gui/plot_widget.h"
@@ -122,14 +123,7 @@ void PlotsPanel::Draw(const ViewState& view, CommandQueue* queue) {
   // Events (spans) and decisions (glyphs) of the primary run.
   std::vector<PlotMarker> events;
   for (const Event& e : data.events) {
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "%s event (%s), magnitude %.2f\n%s\nannounced at %s, starts %s%s%s",
-                  e.category.c_str(), e.source.c_str(), e.magnitude, e.text.c_str(),
-                  FormatRunTimeFull(e.announced).c_str(), FormatRunTimeFull(e.start).c_str(),
-                  std::isnan(e.end) ? "" : ", ends ",
-                  std::isnan(e.end) ? "" : FormatRunTimeFull(e.end).c_str());
-    events.push_back({e.start, e.end, MarkerShape::kEventSpan, kEventColor, buf});
+    events.push_back({e.start, e.end, MarkerShape::kEventSpan, EventColor(e), EventTooltip(e)});
   }
   std::vector<PlotMarker> with_decisions = events;
   for (const DecisionRecord& d : data.decisions) {

@@ -1,12 +1,13 @@
 // gui_png_check: checks a `meshtwin gui --screenshot` PNG for the headless
-// test. Usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N].
+// test. Usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N] [--cut N].
 // Exit 0 when the PNG decodes, has that size, is not a single colour, and
 // shows the demand line, the capacity line and the forecast band in their
 // palette colours (enough pixels of each that it is the plot, not only the
 // legend swatch). --overlay N also wants at least N pixels of the first
 // overlaid run's colour (its dashed lines: a re-run or a second file), and
 // --failed N at least N pixels of the error / failed colour (a re-run's
-// error shown in red).
+// error shown in red), and --cut N at least N pixels of the cut-off colour
+// (the topology panel's racks and links a partition cut off).
 #include <stb_image.h>
 
 #include <cstdio>
@@ -40,22 +41,25 @@ int main(int argc, char** argv) {
   std::vector<Want> wants = {{"demand line", meshtwin::gui::kDemandColor, 300},
                              {"capacity line", meshtwin::gui::kCapacityColor, 300},
                              {"forecast band", meshtwin::gui::kForecastBand, 600}};
-  const char* usage = "usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N]\n";
+  const char* usage =
+      "usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N] [--cut N]\n";
   if (argc < 4) {
     std::fprintf(stderr, "%s", usage);
     return 2;
   }
   for (int i = 4; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (i + 1 >= argc || (flag != "--overlay" && flag != "--failed")) {
+    if (i + 1 >= argc || (flag != "--overlay" && flag != "--failed" && flag != "--cut")) {
       std::fprintf(stderr, "%s", usage);
       return 2;
     }
     const int n = std::atoi(argv[i + 1]);
     if (flag == "--overlay") {
       wants.push_back({"overlay run", meshtwin::gui::kOverlayColors[0], n});
-    } else {
+    } else if (flag == "--failed") {
       wants.push_back({"error/failed", meshtwin::gui::kFailedColor, n});
+    } else {
+      wants.push_back({"cut off", meshtwin::gui::kCutColor, n});
     }
   }
   int w = 0, h = 0, channels = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gui/event_style.h"
 #include "gui/imgui_util.h"
 #include "gui/panels.h"
 #include "gui/time_axis.h"
@@ -94,11 +95,30 @@ void TimelinePanel::Draw(const ViewState& view, CommandQueue* queue) {
   if (primary && view.end > view.begin) {
     ImDrawList* dl = ImGui::GetWindowDrawList();
     const float w = ImGui::GetItemRectSize().x, h = ImGui::GetItemRectSize().y;
+    // Events: a mark at the start, the span shaded to the end, in the
+    // event's category colour; hovering one shows what it was.
+    const ImVec2 mouse = ImGui::GetIO().MousePos;
+    const bool over = ImGui::IsItemHovered();
+    const Event* hovered_event = nullptr;
+    float best = 5;
     for (const Event& e : primary->data->events) {
       const float x =
           slider_min.x + static_cast<float>(MapRange(e.start, view.begin, view.end, 0, w));
-      dl->AddLine(ImVec2(x, slider_min.y), ImVec2(x, slider_min.y + h), Col(kEventColor), 2);
+      const ImU32 c = Col(EventColor(e));
+      if (!std::isnan(e.end) && e.end > e.start) {
+        const float x1 =
+            slider_min.x + static_cast<float>(MapRange(e.end, view.begin, view.end, 0, w));
+        dl->AddRectFilled(ImVec2(x, slider_min.y), ImVec2(std::max(x + 2, x1), slider_min.y + h),
+                          Col(EventColor(e), 60));
+        if (over && mouse.x > x && mouse.x <= x1 && !hovered_event) hovered_event = &e;
+      }
+      dl->AddLine(ImVec2(x, slider_min.y), ImVec2(x, slider_min.y + h), c, 2);
+      if (over && std::abs(mouse.x - x) < best) {
+        best = std::abs(mouse.x - x);
+        hovered_event = &e;
+      }
     }
+    if (hovered_event) ImGui::SetTooltip("%s", EventTooltip(*hovered_event).c_str());
     const std::string label = FormatRunTimeFull(view.time) + " / " + FormatRunTimeFull(view.end);
     const ImVec2 ts = ImGui::CalcTextSize(label.c_str());
     dl->AddText(ImVec2(slider_min.x + (w - ts.x) * 0.5f, slider_min.y + (h - ts.y) * 0.5f),

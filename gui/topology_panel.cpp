@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "gui/imgui_util.h"
+#include "gui/network_layout.h"
 #include "gui/node_table_model.h"
 #include "gui/panels.h"
 #include "gui/snapshot_lookup.h"
@@ -34,15 +35,40 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     return;
   }
   const ResultsData& data = *primary->data;
-  if (layout_data != &data || layout_version != primary->version) {
-    if (layout_data != &data) layout.Reset();
-    layout.Extend(data);
+  if (layout_data != &data) {
+    layout.Reset();
+    network.Reset();
+    layout_version = network_version = net_state_version = ~std::uint64_t{0};
     layout_data = &data;
+  }
+  // The real network when the run has a faults topology; with a DHT as well,
+  // the user picks (the overlay by default, as before topologies existed).
+  if (data.nodes.zones > 0 && network_version != primary->version) {
+    network.Extend(data);
+    network_version = primary->version;
+  }
+  const bool has_dht = !data.nodes.links.empty();
+  const bool net = network.built() && (!has_dht || view_mode == 0);
+  if (!net && layout_version != primary->version) {
+    layout.Extend(data);
     layout_version = primary->version;
   }
   const std::optional<std::size_t> snap = SnapshotIndexAt(data.nodes, view.time);
 
   // Controls.
+  if (network.built() && has_dht) {
+    ImGui::SetNextItemWidth(90);
+    const char* view_names[] = {"network", "DHT"};
+    if (ImGui::Combo("##view", &view_mode, view_names, 2)) {
+      zoom = 1;
+      pan_x = pan_y = 0;
+    }
+    if (ImGui::IsItemHovered()) {
+      ImGui::SetTooltip(
+          "network: switches and racks (the faults topology)\nDHT: the overlay links");
+    }
+    ImGui::SameLine();
+  }
   if (colour_by < 0) colour_by = data.roles.size() > 1 ? 0 : 1;
   ImGui::SetNextItemWidth(90);
   const char* colour_names[] = {"role", "node type"};
@@ -71,6 +97,28 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
   };
   ImGui::SameLine();
   ImGui::TextDisabled("%zu nodes at %s", rows.size(), FormatRunTimeFull(ns.time[*snap]).c_str());
+  // Racks cut off in this snapshot (a partition), and the zones wholly cut off.
+  std::vector<RackStatus> racks;
+  int cut_racks = 0;
+  if (net) {
+    racks = RackStatuses(ns, *snap);
+    const std::vector<FailureDomain> cuts = ActiveCuts(data.events, ns.time[*snap]);
+    if (net_state_snapshot != *snap || net_state_version != primary->version ||
+        !std::equal(cuts.begin(), cuts.end(), net_state_cuts.begin(), net_state_cuts.end(),
+                    [](const FailureDomain& a, const FailureDomain& b) {
+                      return a.kind == b.kind && a.index == b.index &&
+                             a.switch_index == b.switch_index;
+                    })) {
+      net_state = network.StateAt(racks, cuts);
+      net_state_snapshot = *snap;
+      net_state_version = primary->version;
+      net_state_cuts = cuts;
+    }
+    cut_racks = net_state.cut_racks;
+  }
+  auto pos_of = [&](std::int32_t id) {
+    return net ? network.PositionOf(id) : layout.PositionOf(id);
+  };
 
   // Canvas.
   const ImVec2 c0 = ImGui::GetCursorScreenPos();
@@ -86,10 +134,14 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     pan_y += io.MouseDelta.y;
   }
   // World -> screen: fit the layout's box, then zoom about the canvas centre and pan.
-  const Vec2 lo = layout.min_corner(), hi = layout.max_corner();
+  const Vec2 lo = net ? network.min_corner() : layout.min_corner();
+  const Vec2 hi = net ? network.max_corner() : layout.max_corner();
   const float margin = 16;
+  // The network view keeps its top lines (size, zones, cut racks) clear.
+  const float top = net ? 2 * (ImGui::GetTextLineHeight() + 4) : 0;
+  const float mid_y = c0.y + top + (size.y - top) * 0.5f;
   const float fit = std::min((size.x - 2 * margin) / std::max(1e-3f, hi.x - lo.x + 1),
-                             (size.y - 2 * margin) / std::max(1e-3f, hi.y - lo.y + 1));
+                             (size.y - top - 2 * margin) / std::max(1e-3f, hi.y - lo.y + 1));
   const float wx = 0.5f * (lo.x + hi.x), wy = 0.5f * (lo.y + hi.y);
   if (hovered && io.MouseWheel != 0) {
     const float factor = std::pow(1.2f, io.MouseWheel);
@@ -97,11 +149,11 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     // Keep the point under the mouse where it is.
     const float k = new_zoom / zoom;
     pan_x = (io.MousePos.x - (c0.x + size.x * 0.5f)) * (1 - k) + pan_x * k;
-    pan_y = (io.MousePos.y - (c0.y + size.y * 0.5f)) * (1 - k) + pan_y * k;
+    pan_y = (io.MousePos.y - mid_y) * (1 - k) + pan_y * k;
     zoom = new_zoom;
   }
   const float scale = fit * zoom;
-  const ImVec2 ctr(c0.x + size.x * 0.5f + pan_x, c0.y + size.y * 0.5f + pan_y);
+  const ImVec2 ctr(c0.x + size.x * 0.5f + pan_x, mid_y + pan_y);
   auto to_screen = [&](Vec2 p) {
     return ImVec2(ctr.x + (p.x - wx) * scale, ctr.y + (p.y - wy) * scale);
   };
@@ -131,7 +183,7 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
   // width, whatever the zoom), the local structure: long fingers across the
   // whole disc say little and cost most of the fill (llvmpipe blends every
   // pixel: 6,000 of them took 17 ms a frame).
-  const std::size_t links = rows.link_end - rows.link_begin;
+  const std::size_t links = net ? 0 : rows.link_end - rows.link_begin;
   const bool linked = links > 0;
   const std::size_t edge_count = linked ? links : rows.size();
   if (show_edges && (edge_count <= 4000 || !points || (linked && edge_count <= 40000))) {
@@ -142,8 +194,8 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
       const float max_len =
           edge_count > 4000 ? scale * std::max(hi.x - lo.x, hi.y - lo.y) / 7 : FLT_MAX;
       for (std::size_t l = rows.link_begin; l < rows.link_end; ++l) {
-        const Vec2* a = layout.PositionOf(ns.link_from[l]);
-        const Vec2* b = layout.PositionOf(ns.link_to[l]);
+        const Vec2* a = pos_of(ns.link_from[l]);
+        const Vec2* b = pos_of(ns.link_to[l]);
         if (!a || !b) continue;
         const ImVec2 pa = to_screen(*a), pb = to_screen(*b);
         if (!visible(pa) && !visible(pb)) continue;
@@ -152,13 +204,29 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
       }
     } else {
       for (std::size_t r = rows.begin; r < rows.end; ++r) {
-        const Vec2* a = layout.PositionOf(ns.id[r]);
+        const Vec2* a = pos_of(ns.id[r]);
         if (!a) continue;
         const ImVec2 pa = to_screen(*a);
-        const ImVec2 pb = to_screen(layout.HubPosition(static_cast<std::size_t>(ns.role[r])));
+        const ImVec2 pb = to_screen(net ? network.RackPosition(network.RackOf(ns.id[r]))
+                                        : layout.HubPosition(static_cast<std::size_t>(ns.role[r])));
         if (!visible(pa) && !visible(pb)) continue;
         dl->AddLine(pa, pb, ec);
       }
+    }
+  }
+
+  // The switch graph's links (core - aggregation - rack), under the nodes;
+  // the ones a partition cut are drawn later, over them.
+  auto link_cut = [&](std::size_t i) {
+    return i < net_state.link_cut.size() && net_state.link_cut[i] != 0;
+  };
+  if (net) {
+    for (std::size_t i = 0; i < network.links().size(); ++i) {
+      const NetworkLayout::Link& l = network.links()[i];
+      if (link_cut(i)) continue;
+      dl->AddLine(to_screen(network.switches()[static_cast<std::size_t>(l.from)].pos),
+                  to_screen(network.switches()[static_cast<std::size_t>(l.to)].pos),
+                  Col(kSwitchLinkColor, 170), 1.5f);
     }
   }
 
@@ -171,7 +239,7 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     std::size_t n_visible = 0;
     std::vector<ImVec2> screen(rows.size());
     for (std::size_t r = rows.begin; r < rows.end; ++r) {
-      const Vec2* p = layout.PositionOf(ns.id[r]);
+      const Vec2* p = pos_of(ns.id[r]);
       screen[r - rows.begin] = p ? to_screen(*p) : ImVec2(-1e9f, -1e9f);
       if (visible(screen[r - rows.begin])) ++n_visible;
     }
@@ -207,7 +275,7 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
   } else {
     const int segments = base > 6 ? 16 : 10;
     for (std::size_t r = rows.begin; r < rows.end; ++r) {
-      const Vec2* wp = layout.PositionOf(ns.id[r]);
+      const Vec2* wp = pos_of(ns.id[r]);
       if (!wp) continue;
       const ImVec2 p = to_screen(*wp);
       if (!visible(p)) continue;
@@ -236,7 +304,7 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
   // Failed nodes: a red ring and cross over whatever is there, at any zoom.
   for (std::size_t r = rows.begin; r < rows.end; ++r) {
     if (static_cast<NodeState>(ns.state[r]) != NodeState::kFailed) continue;
-    const Vec2* wp = layout.PositionOf(ns.id[r]);
+    const Vec2* wp = pos_of(ns.id[r]);
     if (!wp) continue;
     const ImVec2 p = to_screen(*wp);
     if (!visible(p)) continue;
@@ -247,8 +315,68 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     dl->AddLine(ImVec2(p.x - m * 0.7f, p.y + m * 0.7f), ImVec2(p.x + m * 0.7f, p.y - m * 0.7f),
                 Col(kFailedColor), 1.5f);
   }
+  // The real network: cut links (red, dashed) over the nodes, then the
+  // switches as small squares, labelled when there is room; a cut-off rack
+  // is red and says so.
+  int hovered_switch = -1;
+  if (net) {
+    for (std::size_t i = 0; i < network.links().size(); ++i) {
+      const NetworkLayout::Link& l = network.links()[i];
+      if (!link_cut(i)) continue;
+      float phase = 0;
+      AddDashedLine(dl, to_screen(network.switches()[static_cast<std::size_t>(l.from)].pos),
+                    to_screen(network.switches()[static_cast<std::size_t>(l.to)].pos),
+                    Col(kCutColor), 2.5f, &phase, 7, 4);
+    }
+    const bool rack_labels = network.min_rack_distance() * scale >= 30;
+    const Vec2 core = network.switches()[0].pos;
+    for (std::size_t i = 0; i < network.switches().size(); ++i) {
+      const NetworkLayout::Switch& sw = network.switches()[i];
+      const ImVec2 p = to_screen(sw.pos);
+      const bool is_rack = sw.kind == NetworkLayout::Kind::kRack;
+      const bool cut = i < net_state.switch_cut.size() && net_state.switch_cut[i] != 0;
+      const float h = sw.kind == NetworkLayout::Kind::kCore          ? 7.0f
+                      : sw.kind == NetworkLayout::Kind::kAggregation ? 5.0f
+                                                                     : (cut ? 5.0f : 4.0f);
+      if (!visible(p)) continue;
+      dl->AddRectFilled(ImVec2(p.x - h, p.y - h), ImVec2(p.x + h, p.y + h),
+                        Col(cut ? kCutColor : kHubColor));
+      dl->AddRect(ImVec2(p.x - h - 1, p.y - h - 1), ImVec2(p.x + h + 1, p.y + h + 1),
+                  Col(kBackground));
+      if (hovered && std::abs(mouse.x - p.x) <= h + 3 && std::abs(mouse.y - p.y) <= h + 3) {
+        hovered_switch = static_cast<int>(i);
+      }
+      if (is_rack && !rack_labels && !cut) continue;
+      // Labels sit outside the rack's node disc, away from the core.
+      float dx = sw.pos.x - core.x, dy = sw.pos.y - core.y;
+      const float len = std::sqrt(dx * dx + dy * dy);
+      if (len > 1e-4f) {
+        dx /= len;
+        dy /= len;
+      } else {
+        dx = 0;
+        dy = -1;
+      }
+      const std::string text = cut && is_rack ? sw.label + " cut off" : sw.label;
+      const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+      const float out = is_rack ? std::max(network.UsedRadius(sw.index) * scale, h) + 4 : h + 4;
+      // Anchor the label's nearest edge at `out` from the switch, inside the canvas.
+      const ImVec2 anchor(p.x + dx * out, p.y + dy * out);
+      const ImVec2 at(std::clamp(anchor.x + (dx - 1) * 0.5f * ts.x, c0.x + 4,
+                                 std::max(c0.x + 4, c1.x - ts.x - 4)),
+                      std::clamp(anchor.y + (dy - 1) * 0.5f * ts.y, c0.y + top + 4,
+                                 std::max(c0.y + top + 4, c1.y - ts.y - 4)));
+      if (is_rack && !rack_labels) {
+        // Crowded: only the cut racks are named, next to their square.
+        AddLabel(dl, ImVec2(std::min(p.x + h + 3, c1.x - ts.x - 4), p.y - ts.y * 0.5f),
+                 Col(kCutColor), text.c_str());
+      } else {
+        AddLabel(dl, at, Col(cut ? kCutColor : kAxisText), text.c_str());
+      }
+    }
+  }
   // Hubs (the switch each role's nodes hang off) in the star network.
-  if (!linked) {
+  if (!linked && !net) {
     for (std::size_t k = 0; k < layout.hub_count(); ++k) {
       const ImVec2 p = to_screen(layout.HubPosition(k));
       dl->AddRectFilled(ImVec2(p.x - 5, p.y - 5), ImVec2(p.x + 5, p.y + 5), Col(kHubColor));
@@ -259,18 +387,22 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
   }
   // The selected node.
   if (view.selected_node >= 0) {
-    if (const Vec2* wp = layout.PositionOf(view.selected_node)) {
+    if (const Vec2* wp = pos_of(view.selected_node)) {
       dl->AddCircle(to_screen(*wp), std::max(6.0f, base * 2), Col(kCursor), 16, 2.0f);
     }
   }
 
   // Legend: roles, then the state marks.
   float ly = c1.y - 8;
-  auto legend_row = [&](Rgb c, const char* text, bool cross) {
+  auto legend_row = [&](Rgb c, const char* text, bool cross, bool dashed = false) {
     ly -= ImGui::GetTextLineHeight() + 2;
     const ImVec2 p(c0.x + 10, ly);
     const float h = ImGui::GetTextLineHeight();
-    if (cross) {
+    if (dashed) {
+      float phase = 0;
+      AddDashedLine(dl, ImVec2(p.x - 2, p.y + h * 0.5f), ImVec2(p.x + 12, p.y + h * 0.5f), Col(c),
+                    2.5f, &phase, 5, 3);
+    } else if (cross) {
       dl->AddCircle(ImVec2(p.x + 5, p.y + h * 0.5f), 5, Col(c), 12, 1.5f);
       dl->AddLine(ImVec2(p.x + 1, p.y + h * 0.5f - 4), ImVec2(p.x + 9, p.y + h * 0.5f + 4), Col(c),
                   1.5f);
@@ -280,6 +412,7 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     }
     AddLabel(dl, ImVec2(p.x + 16, p.y), Col(kAxisText), text);
   };
+  if (net) legend_row(kCutColor, "cut off", false, true);
   legend_row(kFailedColor, "failed", true);
   legend_row(kBootingColor, "booting", false);
   const std::vector<std::string>& names = colour_by == 0 ? data.roles : data.node_types;
@@ -288,9 +421,60 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
   }
   AddLabel(dl, ImVec2(c0.x + 10, c0.y + 6), Col(kAxisText),
            size_by == 0 ? "size: utilisation" : "size: queued requests");
+  if (net) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%d zones x %d racks", network.zones(),
+                  network.racks_per_zone());
+    const float th = ImGui::GetTextLineHeight() + 4;
+    AddLabel(dl, ImVec2(c0.x + 10, c0.y + 6 + th), Col(kAxisText), buf);
+    if (cut_racks > 0) {
+      const float x = c0.x + 10 + ImGui::CalcTextSize(buf).x + 12;
+      std::snprintf(buf, sizeof buf, "%d rack%s cut off", cut_racks, cut_racks == 1 ? "" : "s");
+      AddLabel(dl, ImVec2(x, c0.y + 6 + th), Col(kCutColor), buf);
+    }
+  }
   dl->PopClipRect();
 
-  if (hovered_row >= 0) {
+  if (hovered_switch >= 0) {
+    const NetworkLayout::Switch& sw = network.switches()[static_cast<std::size_t>(hovered_switch)];
+    ImGui::BeginTooltip();
+    if (sw.kind == NetworkLayout::Kind::kRack) {
+      const RackStatus st = sw.index < static_cast<int>(racks.size())
+                                ? racks[static_cast<std::size_t>(sw.index)]
+                                : RackStatus{};
+      ImGui::Text("rack %d (%s)", sw.index, sw.label.c_str());
+      ImGui::Separator();
+      ImGui::Text("zone       %d", sw.zone);
+      ImGui::Text("nodes      %d%s", st.nodes,
+                  st.failed > 0 ? (" (" + std::to_string(st.failed) + " failed)").c_str() : "");
+      const bool cut = net_state.switch_cut[static_cast<std::size_t>(hovered_switch)] != 0;
+      if (st.nodes == 0 && cut) {
+        ImGui::TextColored(Vec4(kCutColor), "reachable  no: cut off by a partition (fault event)");
+      } else if (st.nodes == 0) {
+        ImGui::TextDisabled("reachable  - (no nodes to tell)");
+      } else if (st.cut_off()) {
+        ImGui::TextColored(Vec4(kCutColor), "reachable  no: cut off from the core");
+      } else if (st.reachable < st.nodes) {
+        ImGui::Text("reachable  %d of %d nodes", st.reachable, st.nodes);
+      } else {
+        ImGui::Text("reachable  yes");
+      }
+    } else if (sw.kind == NetworkLayout::Kind::kAggregation) {
+      ImGui::Text("aggregation switch %s", sw.label.c_str());
+      ImGui::Separator();
+      ImGui::Text("zone %d: racks %d to %d", sw.zone, sw.zone * network.racks_per_zone(),
+                  (sw.zone + 1) * network.racks_per_zone() - 1);
+      if (net_state.switch_cut[static_cast<std::size_t>(hovered_switch)] != 0) {
+        ImGui::TextColored(Vec4(kCutColor), "cut off from the core");
+      }
+    } else {
+      ImGui::Text("core (the manager)");
+      ImGui::Separator();
+      ImGui::Text("%d zones x %d racks, %d cut off", network.zones(), network.racks_per_zone(),
+                  cut_racks);
+    }
+    ImGui::EndTooltip();
+  } else if (hovered_row >= 0) {
     const auto r = static_cast<std::size_t>(hovered_row);
     ImGui::BeginTooltip();
     ImGui::Text("node %d", ns.id[r]);
@@ -300,6 +484,12 @@ void TopologyPanel::Draw(const ViewState& view, CommandQueue* queue) {
     ImGui::Text("state        %s", NodeStateName(data, r).c_str());
     ImGui::Text("utilisation  %.1f %%", 100.0 * ns.utilization[r]);
     ImGui::Text("queued       %s requests", FormatValue(ns.queued[r]).c_str());
+    if (ns.zones > 0 && ns.rack.size() == ns.id.size() && ns.zone.size() == ns.id.size()) {
+      ImGui::Text("rack         %d (zone %d)", ns.rack[r], ns.zone[r]);
+      if (ns.reachable.size() == ns.id.size() && ns.reachable[r] == 0) {
+        ImGui::TextColored(Vec4(kCutColor), "reachable    no: its rack is cut off");
+      }
+    }
     ImGui::EndTooltip();
     if (ImGui::IsMouseClicked(0)) queue->Push(SelectNodeCommand{ns.id[r]});
   }

@@ -7,7 +7,8 @@
 # an unwritable PNG path must each exit non-zero, name the culprit, and leave
 # no PNG. Then a streamed `--sim` run must render too, and the scenario
 # panel's re-run (`--rerun`) must overlay a second run, or fail with the
-# child's error naming the key.
+# child's error naming the key. Then a faults topology: the real network
+# drawn with the racks a partition cut off in the cut-off colour.
 # Usage: tests/gui_screenshot_test.sh MESHTWIN GUI_PNG_CHECK
 set -euo pipefail
 meshtwin=$1
@@ -69,6 +70,22 @@ grep -q -- "--rerun: .*policy.name.*bogus" "$tmp/bogus.txt" ||
   { cat "$tmp/bogus.txt" >&2; fail "gui --rerun policy.name=bogus: no error naming policy.name"; }
 "$png_check" "$tmp/bogus.png" 1600 1000 --failed 40 ||
   fail "the failed re-run's error is not shown in the GUI"
+
+# 5. The real network of a faults topology: failure-storm cuts zone 2 (racks
+#    8 to 11) off the core from 15:15 to 15:25; at 15:20 the topology panel
+#    must draw those racks and the zone's core links in the cut-off colour
+#    (hundreds of pixels: the squares, the dashed links, the labels), and at
+#    12:00, before the storm, only the legend's swatch.
+"$meshtwin" simulate failure-storm --set duration=16h -o "$tmp/storm.h5" --quiet
+xvfb "$meshtwin" gui "$tmp/storm.h5" --screenshot "$tmp/storm.png" --frames 5 --size 1600x1000 \
+  --at 15h20m 2>"$tmp/storm.txt" || { cat "$tmp/storm.txt" >&2; fail "gui failure-storm exited non-zero"; }
+"$png_check" "$tmp/storm.png" 1600 1000 --cut 300 ||
+  fail "the failure-storm screenshot at 15h20m does not show zone 2 cut off"
+xvfb "$meshtwin" gui "$tmp/storm.h5" --screenshot "$tmp/calm.png" --frames 3 --size 1600x1000 \
+  --at 12h 2>"$tmp/calm.txt" || { cat "$tmp/calm.txt" >&2; fail "gui failure-storm at 12h exited non-zero"; }
+if "$png_check" "$tmp/calm.png" 1600 1000 --cut 100 >/dev/null 2>&1; then
+  fail "the failure-storm screenshot at 12h shows racks cut off before the partition"
+fi
 
 ls /tmp | grep -q "meshtwin-gui-" && echo "note: /tmp holds meshtwin-gui-* directories (other runs?)" >&2
 echo "gui screenshot test: OK"
