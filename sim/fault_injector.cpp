@@ -135,12 +135,27 @@ void FaultInjector::Apply(MeshModel& mesh, Seconds now) {
     if (placed_.size() <= id) placed_.resize(id + 1, 0);
     if (placed_[id] || n.state == NodeState::kStopped) continue;
     int rack = topology_.RackOfNode(n.id);
-    for (int step = 0; step < racks; ++step) {
-      const int r = (rack + step) % racks;
-      if (!rack_down_[static_cast<std::size_t>(r)] && topology_.RackReachable(r)) {
-        rack = r;
-        break;
+    auto usable = [&](int r) {
+      return !rack_down_[static_cast<std::size_t>(r)] && topology_.RackReachable(r);
+    };
+    if (!usable(rack)) {
+      // Its rack is lost or cut off: the usable rack with the fewest nodes
+      // (the lowest index among equals), so replacements spread out.
+      std::vector<int> load(static_cast<std::size_t>(racks), 0);
+      for (const Node& other : mesh.nodes()) {
+        const auto oid = static_cast<std::size_t>(other.id);
+        if (other.state != NodeState::kStopped && oid < placed_.size() && placed_[oid]) {
+          ++load[static_cast<std::size_t>(other.rack)];
+        }
       }
+      int best = -1;
+      for (int r = 0; r < racks; ++r) {
+        if (usable(r) && (best < 0 || load[static_cast<std::size_t>(r)] <
+                                          load[static_cast<std::size_t>(best)])) {
+          best = r;
+        }
+      }
+      if (best >= 0) rack = best;
     }
     mesh.SetPlacement(n.id, rack, topology_.ZoneOfRack(rack));
     placed_[id] = 1;
