@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +16,7 @@
 #include <filesystem>
 #include <utility>
 
-extern char** environ;
+#include "gui/child_process.h"
 
 namespace meshtwin {
 namespace {
@@ -94,54 +93,17 @@ int ExitCode(int status) {
   return 1;
 }
 
-// Starts `binary args...` with stdout and stderr on new pipes. The pipes are
-// close-on-exec in the parent, so no child inherits another child's pipes
-// (which would hold them open and hide the end of that other child).
+// Starts `binary args...` with its output on pipes (gui/child_process.h);
+// the child gets the parent's original signal mask, not the blocked signals
+// of the wait loop.
 absl::StatusOr<Running> Spawn(const std::string& binary, const std::vector<std::string>& args,
                               const SignalGuard& signals) {
-  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    const int e = errno;
-    for (int* fd : {&out_pipe[0], &out_pipe[1], &err_pipe[0], &err_pipe[1]}) CloseFd(*fd);
-    return absl::InternalError(std::string("cannot make pipes for a child: ") + std::strerror(e));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  // The child starts with the parent's original mask and default handlers,
-  // not with the blocked signals of the wait loop.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &signals.old_mask());
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<char*> argv;
-  std::string argv0 = "meshtwin";
-  argv.push_back(argv0.data());
-  std::vector<std::string> copies = args;
-  for (std::string& a : copies) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
+  MESHTWIN_ASSIGN_OR_RETURN(const gui::SpawnedChild spawned,
+                            gui::SpawnWithPipes(binary, args, &signals.old_mask()));
   Running r;
-  const int rc = ::posix_spawn(&r.pid, binary.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  CloseFd(out_pipe[1]);
-  CloseFd(err_pipe[1]);
-  if (rc != 0) {
-    CloseFd(out_pipe[0]);
-    CloseFd(err_pipe[0]);
-    return absl::InternalError("cannot start " + binary + ": " + std::strerror(rc));
-  }
-  r.out_fd = out_pipe[0];
-  r.err_fd = err_pipe[0];
+  r.pid = spawned.pid;
+  r.out_fd = spawned.out_fd;
+  r.err_fd = spawned.err_fd;
   r.start = Clock::now();
   return r;
 }

@@ -39,8 +39,9 @@ void DrainInto(int& fd, std::string* sink) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
-    const std::string& binary, const std::vector<std::string>& args) {
+absl::StatusOr<SpawnedChild> SpawnWithPipes(const std::string& binary,
+                                            const std::vector<std::string>& args,
+                                            const sigset_t* child_mask) {
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     const int e = errno;
@@ -52,16 +53,30 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  short flags = POSIX_SPAWN_SETSIGDEF;
+  if (child_mask != nullptr) {
+    posix_spawnattr_setsigmask(&attr, child_mask);
+    flags |= POSIX_SPAWN_SETSIGMASK;
+  }
+  posix_spawnattr_setflags(&attr, flags);
+
   std::vector<std::string> copies = args;
   std::string argv0 = "meshtwin";
   std::vector<char*> argv{argv0.data()};
   for (std::string& a : copies) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  std::unique_ptr<ChildProcess> child(new ChildProcess());
-  const int rc =
-      ::posix_spawn(&child->pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  SpawnedChild child;
+  const int rc = ::posix_spawn(&child.pid, binary.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   CloseFd(out_pipe[1]);
   CloseFd(err_pipe[1]);
   if (rc != 0) {
@@ -69,8 +84,18 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     CloseFd(err_pipe[0]);
     return absl::InternalError("cannot start " + binary + ": " + std::strerror(rc));
   }
-  child->out_fd_ = out_pipe[0];
-  child->err_fd_ = err_pipe[0];
+  child.out_fd = out_pipe[0];
+  child.err_fd = err_pipe[0];
+  return child;
+}
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
+    const std::string& binary, const std::vector<std::string>& args) {
+  MESHTWIN_ASSIGN_OR_RETURN(const SpawnedChild spawned, SpawnWithPipes(binary, args));
+  std::unique_ptr<ChildProcess> child(new ChildProcess());
+  child->pid_ = spawned.pid;
+  child->out_fd_ = spawned.out_fd;
+  child->err_fd_ = spawned.err_fd;
   ::fcntl(child->out_fd_, F_SETFL, ::fcntl(child->out_fd_, F_GETFL) | O_NONBLOCK);
   ::fcntl(child->err_fd_, F_SETFL, ::fcntl(child->err_fd_, F_GETFL) | O_NONBLOCK);
   return child;

@@ -12,6 +12,7 @@
 // thread-safe.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -22,6 +23,23 @@
 #include "twin/status.h"
 
 namespace meshtwin::gui {
+
+// A started child and the read ends of its stdout and stderr pipes.
+struct SpawnedChild {
+  pid_t pid = -1;
+  int out_fd = -1;
+  int err_fd = -1;
+};
+
+// Starts `binary args...` (argv[0] "meshtwin", stdin /dev/null) with stdout
+// and stderr on new pipes, close-on-exec in the parent so that no child
+// inherits another's pipes. SIGINT and SIGTERM are reset to their defaults in
+// the child, and its signal mask is `child_mask` when given (callers that
+// block signals while they wait pass their original mask). Shared by the
+// GUI's ChildProcess and the CLI's parallel runs (apps/child_runs).
+absl::StatusOr<SpawnedChild> SpawnWithPipes(const std::string& binary,
+                                            const std::vector<std::string>& args,
+                                            const sigset_t* child_mask = nullptr);
 
 class ChildProcess {
  public:
