@@ -126,8 +126,7 @@ TEST(DiscoveryE2E, TheOverlaySurvivesAScaleInOfMostOfTheFleet) {
                   "--set", "duration=1h", "--set", "dht=" + protocol});
     ASSERT_FALSE(run.summary.empty());
     EXPECT_GT(run.summary["scale_down_events"].get<int>(), 0) << protocol;
-    EXPECT_LT(run.summary["peak_nodes"].get<int>() / 10,
-              run.results.ticks.nodes_ready.front() / 10 + 1);
+    EXPECT_GE(run.results.ticks.nodes_ready.front(), 600) << protocol;
     EXPECT_LT(run.results.ticks.nodes_ready.back(), 100) << protocol << ": most nodes left";
     EXPECT_EQ(run.summary["requests_dropped"], 0) << protocol;
     EXPECT_EQ(run.summary["dht_queries_failed"], 0) << protocol;
