@@ -120,12 +120,40 @@ void ForecastPipeline::AddSample(double value, Seconds sample_end) {
   if (warmup_failed_) return;
 
   current_ = model_->Predict(CurrentHistory());
+  if (options_.event_magnitude) ApplyEventMagnitudes(sample_end);
   current_origin_ = sample_end;
   have_forecast_ = !current_.empty();
   if (!have_forecast_) return;
   records_.push_back({sample_end, current_.p10, current_.p50, current_.p90});
   for (std::size_t i = 0; i < current_.horizons.size(); ++i) {
     pending_.push_back({sample_end + current_.horizons[i], i, current_.p50[i], value});
+  }
+}
+
+// The product of the magnitudes of the events in effect at unix time `t`
+// that were announced by `known_at`. An event without an end lasts one step.
+double ForecastPipeline::EventMultiplier(double t, double known_at) const {
+  double m = 1;
+  for (const Event& e : events_) {
+    if (e.announced > known_at || !std::isfinite(e.magnitude) || e.magnitude <= 0) continue;
+    const double end = std::isfinite(e.end) && e.end > e.start ? e.end : e.start + step_;
+    if (t >= e.start && t < end) m *= e.magnitude;
+  }
+  return m;
+}
+
+void ForecastPipeline::ApplyEventMagnitudes(Seconds origin) {
+  const double origin_unix = epoch_ + origin;
+  // The origin sample covers the step before it: its level is what the model saw last.
+  const double at_origin = EventMultiplier(origin_unix - 0.5 * step_, origin_unix);
+  for (std::size_t i = 0; i < current_.horizons.size(); ++i) {
+    // A target sample covers the step ending at origin + horizon.
+    const double target = origin_unix + current_.horizons[i] - 0.5 * step_;
+    const double factor = EventMultiplier(target, origin_unix) / at_origin;
+    if (factor == 1) continue;
+    current_.p10[i] *= factor;
+    current_.p50[i] *= factor;
+    current_.p90[i] *= factor;
   }
 }
 

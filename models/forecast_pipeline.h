@@ -46,6 +46,12 @@ struct ForecastPipelineOptions {
   double drift_delta = 0.05;            // Page-Hinkley: tolerated increase (relative error)
   double drift_lambda = 3.0;            // Page-Hinkley: alarm threshold
   int drift_min_samples = 60;
+  // Scale each forecast whose target lies inside an announced event by the
+  // event's magnitude (a demand multiplier, as the synthetic spikes and most
+  // feeds state it) relative to the multiplier in effect at the origin: the
+  // model's forecast carries the origin's level, the event says how the
+  // target's differs. Events announced after the origin are not used.
+  bool event_magnitude = false;
 };
 
 // One retrain, as recorded in results.h5.
@@ -77,6 +83,10 @@ class ForecastPipeline : public ForecastSource {
   // with horizons relative to obs.now (empty until enough history).
   Forecast Predict(const Observation& obs) override;
 
+  // An event that became known while running (absolute times): used from the
+  // next forecast on, like the ones given at construction.
+  void AddEvent(Event event) { events_.push_back(std::move(event)); }
+
   const std::vector<Seconds>& horizons() const { return model_->horizons(); }
   const std::vector<ForecastRecord>& records() const { return records_; }
   const std::vector<RetrainRecord>& retrains() const { return retrains_; }
@@ -92,6 +102,8 @@ class ForecastPipeline : public ForecastSource {
  private:
   void AddSample(double value, Seconds sample_end);
   void ScoreArrivedSample(double actual, Seconds sample_end);
+  double EventMultiplier(double t_unix, double known_at_unix) const;
+  void ApplyEventMagnitudes(Seconds origin);
   void MaybeRetrain(Seconds now);
   // Both return false while waiting for data; `record` is then untouched.
   bool FineTune(RetrainRecord* record);

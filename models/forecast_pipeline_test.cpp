@@ -102,6 +102,48 @@ TEST(ForecastPipeline, TicksShorterThanTheStepAreAveragedIntoSamples) {
   EXPECT_DOUBLE_EQ(later.horizons[0], kStep - 15);
 }
 
+// An announced event scales the forecasts whose targets fall inside it by its
+// magnitude, relative to the origin; one announced later is not used before
+// its announcement; once the origin itself is inside the event (the model
+// already sees the raised level) nothing is scaled again.
+TEST(ForecastPipeline, AnnouncedEventMagnitudeScalesTargetsInsideIt) {
+  ForecastPipelineOptions options;
+  options.min_history = 1;
+  options.event_magnitude = true;
+  const double epoch = 1.7e9;
+  Event launch;
+  launch.announced = epoch + 2 * kStep;  // known from the origin at 2 steps on
+  launch.start = epoch + 4 * kStep;
+  launch.end = epoch + 10 * kStep;
+  launch.magnitude = 3;
+  Event late = launch;  // the same window, announced only at its start
+  late.announced = launch.start;
+  late.magnitude = 2;
+  ForecastPipeline p(NaiveModel(), options, nullptr, epoch, {launch});
+  p.AddEvent(late);
+  // Origin 1 step: nothing announced yet.
+  Forecast f = p.Predict(Obs(kStep, 1000));
+  EXPECT_NEAR(f.p50[0], 1000, 1e-9);
+  EXPECT_NEAR(f.p50[1], 1000, 1e-9);
+  // Origin 3 steps: the launch is known; the 5-min target (the step ending at
+  // 4 steps) is before it, the 30-min one (ending at 9 steps) inside.
+  f = p.Predict(Obs(2 * kStep, 1000));
+  f = p.Predict(Obs(3 * kStep, 1000));
+  EXPECT_NEAR(f.p50[0], 1000, 1e-9);
+  EXPECT_NEAR(f.p50[1], 3000, 1e-6);
+  EXPECT_NEAR(f.p90[1] / f.p90[0], 3, 1e-9);
+  // Origin 5 steps, inside both events (x6): the model carries the level
+  // already; the 30-min target (ending at 11 steps) is after them: back down.
+  f = p.Predict(Obs(4 * kStep, 1000));
+  f = p.Predict(Obs(5 * kStep, 6000));
+  EXPECT_NEAR(f.p50[0], 6000, 1e-6);
+  EXPECT_NEAR(f.p50[1], 1000, 1e-6);
+  // Origin 8 steps: the same, later.
+  for (int i = 6; i <= 8; ++i) f = p.Predict(Obs(i * kStep, 6000));
+  EXPECT_NEAR(f.p50[0], 6000, 1e-6);
+  EXPECT_NEAR(f.p50[1], 1000, 1e-6);
+}
+
 TEST(ForecastPipeline, ARegimeChangeFiresARetrainAndTheErrorComesBackDown) {
   const Seconds change = 1.5 * kDay;
   ForecastPipelineOptions options;

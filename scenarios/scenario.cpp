@@ -552,7 +552,7 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
   MESHTWIN_ASSIGN_OR_RETURN(Section s,
                             Section::Open(r, item,
                                           {"model", "horizons", "step", "warmup", "retrain",
-                                           "retrain_cooldown", "retrain_window"}));
+                                           "retrain_cooldown", "retrain_window", "event_effect"}));
   out->enabled = true;
   const Item* model = s.Find("model");
   if (model != nullptr) MESHTWIN_RETURN_IF_ERROR(ReadString(r, *model, &out->model));
@@ -600,6 +600,13 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
   MESHTWIN_RETURN_IF_ERROR(s.Bool("retrain", &out->retrain));
   MESHTWIN_RETURN_IF_ERROR(s.Duration("retrain_cooldown", AtLeast(0), &out->retrain_cooldown));
   MESHTWIN_RETURN_IF_ERROR(s.Duration("retrain_window", Above(0), &out->retrain_window));
+  if (const Item* effect = s.Find("event_effect")) {
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *effect, &out->event_effect));
+    if (out->event_effect != "none" && out->event_effect != "magnitude") {
+      return r.Fail(*effect,
+                    absl::StrCat("expected none or magnitude, got ", Describe(effect->node)));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -1307,6 +1314,7 @@ absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Sce
   po.retrain = spec.retrain;
   po.retrain_cooldown = spec.retrain_cooldown;
   po.retrain_window = spec.retrain_window;
+  po.event_magnitude = spec.event_effect == "magnitude";
   auto make = [kind, options]() -> std::unique_ptr<Forecaster> {
     absl::StatusOr<std::unique_ptr<Forecaster>> m = MakeForecaster(kind, options);
     return m.ok() ? *std::move(m) : nullptr;

@@ -63,6 +63,11 @@ struct ForecastSpec {
   bool retrain = true;
   Seconds retrain_cooldown = 6 * 3600;
   Seconds retrain_window = 7 * 86400;
+  // "magnitude": a forecast whose target falls inside an announced event is
+  // scaled by the event's stated magnitude (a demand multiplier) over what
+  // was in effect at the forecast's origin. "none": events reach only the
+  // networks' covariates.
+  std::string event_effect = "none";
 };
 
 // How the manager finds capacity: `none` reads the mesh directly (a global
