@@ -11,9 +11,11 @@
 #include "apps/compare_command.h"
 #include "apps/detect_command.h"
 #include "apps/dht_command.h"
+#include "apps/fault_proxy_command.h"
 #include "apps/gui_command.h"
 #include "apps/model_command.h"
 #include "apps/scenarios_command.h"
+#include "apps/manager_command.h"
 #include "apps/shadow_command.h"
 #include "apps/simulate_command.h"
 #include "apps/sweep_command.h"
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
   meshtwin::RegisterCertsCommand(app, &exit_code);
   meshtwin::RegisterAgentCommand(app, &exit_code);
   meshtwin::RegisterShadowCommand(app, &exit_code);
+  meshtwin::RegisterManagerCommand(app, &exit_code);
+  meshtwin::RegisterFaultProxyCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

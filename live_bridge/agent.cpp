@@ -7,6 +7,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "live_bridge/agent_registry_client.h"
 #include "live_bridge/metrics_http.h"
 #include "live_bridge/prometheus_text.h"
@@ -61,6 +62,9 @@ absl::Status Agent::Start() {
   MetricsServerOptions metrics_options;
   metrics_options.bind_address = options_.config.metrics_host;
   metrics_options.port = options_.config.metrics_port;
+  // Scraped over mutual TLS with the agent's own certificate, like everything
+  // else the bridge serves: Prometheus presents a client certificate.
+  metrics_options.tls = options_.config.tls.files;
   MESHTWIN_ASSIGN_OR_RETURN(
       metrics_, MetricsHttpServer::Start(metrics_options, [this] { return RenderMetrics(); }));
   commands_thread_ = std::thread([this] { CommandLoop(); });
@@ -100,13 +104,21 @@ absl::Status Agent::Run() {
   Seconds backoff = options_.register_backoff;
   absl::Status fatal;
 
+  // Replicas are tried in turn: a standby turns the agent away (UNAVAILABLE)
+  // and a dead leader's stream breaks; the backoff applies once every
+  // replica has been tried.
+  const std::vector<std::string> managers =
+      config.managers.empty() ? std::vector<std::string>{config.manager} : config.managers;
+  std::size_t next_manager = 0;
   while (fatal.ok()) {
     {
       std::lock_guard lock(mu_);
       if (shutdown_) break;
     }
-    absl::StatusOr<std::unique_ptr<AgentClient>> client =
-        AgentClient::Connect(config.manager, config.tls);
+    const std::string& manager = managers[next_manager];
+    next_manager = (next_manager + 1) % managers.size();
+    const bool round_done = next_manager == 0;
+    absl::StatusOr<std::unique_ptr<AgentClient>> client = AgentClient::Connect(manager, config.tls);
     if (!client.ok()) {
       fatal = client.status();  // certificate files gone bad since the config was read
       break;
@@ -115,12 +127,13 @@ absl::Status Agent::Run() {
     if (!reply.ok()) {
       if (!IsTransient(reply.status())) {
         fatal = absl::Status(reply.status().code(),
-                             "the manager at " + config.manager +
+                             "the manager at " + manager +
                                  " refused the registration: " + ErrorText(reply.status()));
         break;
       }
-      spdlog::warn("cannot register with {}: {}; retrying in {}s", config.manager,
-                   ErrorText(reply.status()), backoff);
+      spdlog::warn("cannot register with {}: {}{}", manager, ErrorText(reply.status()),
+                   round_done ? absl::StrCat("; retrying in ", backoff, "s") : "");
+      if (!round_done) continue;
       if (!SleepFor(backoff)) break;
       backoff = std::min(backoff * 2, options_.register_backoff_max);
       continue;
@@ -143,7 +156,8 @@ absl::Status Agent::Run() {
         cv_.notify_all();
       }
     }
-    spdlog::info("registered with {} at {}; heartbeat every {}s", reply->manager_id, config.manager,
+    next_manager = (next_manager + managers.size() - 1) % managers.size();
+    spdlog::info("registered with {} at {}; heartbeat every {}s", reply->manager_id, manager,
                  interval);
     absl::Status stream =
         (*client)->StartHeartbeats([this](const AgentCommand& c) { HandleCommand(c); });
@@ -171,7 +185,7 @@ absl::Status Agent::Run() {
       status_.registered = false;
     }
     if (!stream.ok()) {
-      spdlog::warn("heartbeat stream to {} ended: {}; registering again", config.manager,
+      spdlog::warn("heartbeat stream to {} ended: {}; registering again", manager,
                    ErrorText(stream));
       if (!SleepFor(backoff)) break;
       continue;
@@ -193,6 +207,19 @@ absl::Status Agent::Run() {
 
 void Agent::HandleCommand(const AgentCommand& command) {
   std::lock_guard lock(mu_);
+  // Fencing: a command from a leader older than one already obeyed is from a
+  // deposed leader that has not noticed yet; it is refused. A newer leader
+  // numbers its commands afresh.
+  if (command.fence < highest_fence_seen_) {
+    ++status_.commands_fenced;
+    spdlog::warn("command {} ({}) carries fence {} below {}: from a deposed leader, refused",
+                 command.seq, ToString(command.kind), command.fence, highest_fence_seen_);
+    return;
+  }
+  if (command.fence > highest_fence_seen_) {
+    highest_fence_seen_ = command.fence;
+    highest_seq_seen_ = 0;
+  }
   if (command.seq <= highest_seq_seen_) {
     ++status_.commands_ignored;
     spdlog::info("command {} ({}) already received: ignored", command.seq, ToString(command.kind));
@@ -422,6 +449,9 @@ absl::StatusOr<std::string> Agent::RenderMetrics() const {
   MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_commands_ignored_total",
                                      "Commands received again (a sequence already seen).", node,
                                      static_cast<double>(s.commands_ignored)));
+  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_commands_fenced_total",
+                                     "Commands refused as coming from a deposed leader.", node,
+                                     static_cast<double>(s.commands_fenced)));
   return w.Render();
 }
 

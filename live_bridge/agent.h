@@ -52,6 +52,7 @@ struct AgentStatus {
   std::uint64_t commands_applied = 0;  // carried out (including ones that failed)
   std::uint64_t commands_failed = 0;   // carried out, but could not be done
   std::uint64_t commands_ignored = 0;  // a sequence number already seen
+  std::uint64_t commands_fenced = 0;   // from a leader older than one already obeyed
   std::uint64_t last_command_seq = 0;
   Seconds heartbeat_interval = 0;
 };
@@ -110,6 +111,7 @@ class Agent {
   bool shutdown_ = false;
   std::deque<AgentCommand> queue_;
   std::uint64_t highest_seq_seen_ = 0;
+  std::int64_t highest_fence_seen_ = 0;
   AgentStatus status_;
   std::optional<HostLoad> last_load_;
 };

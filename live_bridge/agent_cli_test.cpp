@@ -76,7 +76,7 @@ TEST_F(AgentCliTest, UnknownKeyNamesFileLineAndKey) {
   const std::string path = WriteConfig("hartbeat: {interval: 5s}\n");
   const CliRun r = Meshtwin("agent --config " + path);
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find(path + ":10:1: hartbeat: expected one of node, manager, tls"),
+  EXPECT_NE(r.output.find(path + ":10:1: hartbeat: expected one of node, manager, managers, tls"),
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("(did you mean heartbeat?)"), std::string::npos) << r.output;

@@ -4,22 +4,27 @@
 
 #include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 // The scenario files' located YAML reading (FILE:LINE:COL: key: expected ...,
 // got ...), so that every config file of the project reports errors alike.
-#include "scenarios/yaml_reader.h"
+#include "live_bridge/config_util.h"
 
 namespace meshtwin::live {
 namespace {
 
+using config::Resolve;
+using config::StringList;
 using scenario_yaml::Above;
 using scenario_yaml::Item;
 using scenario_yaml::ListItems;
 using scenario_yaml::ReadString;
 using scenario_yaml::Reporter;
 using scenario_yaml::Section;
+
+absl::Status RequiredString(const Reporter& r, const Section& s, absl::string_view key,
+                            std::string* out) {
+  return config::RequiredString(r, s, key, "a non-empty string", out);
+}
 
 // "host:port" or "[v6]:port"; port in [min_port, 65535].
 bool SplitHostPort(const std::string& text, int min_port, std::string* host, int* port) {
@@ -40,30 +45,6 @@ bool SplitHostPort(const std::string& text, int min_port, std::string* host, int
   return true;
 }
 
-std::string Resolve(const std::filesystem::path& base, const std::string& path) {
-  const std::filesystem::path p(path);
-  return p.is_absolute() || base.empty() ? path : (base / p).string();
-}
-
-absl::Status RequiredString(const Reporter& r, const Section& s, absl::string_view key,
-                            std::string* out) {
-  const Item* item = s.Find(key);
-  if (item == nullptr) return s.Missing(key, "a string");
-  MESHTWIN_RETURN_IF_ERROR(ReadString(r, *item, out));
-  if (out->empty()) return r.Fail(*item, "expected a non-empty string, got an empty string");
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<std::string>> StringList(const Reporter& r, const Item& item,
-                                                    absl::string_view expected) {
-  MESHTWIN_ASSIGN_OR_RETURN(std::vector<Item> items, ListItems(r, item, expected));
-  std::vector<std::string> out;
-  for (const Item& element : items) {
-    MESHTWIN_RETURN_IF_ERROR(ReadString(r, element, &out.emplace_back()));
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std::string& source) {
@@ -76,35 +57,37 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std:
   }
   MESHTWIN_ASSIGN_OR_RETURN(
       Section s, Section::Open(r, top,
-                               {"node", "manager", "tls", "heartbeat", "metrics", "workload",
-                                "roles", "role", "software"}));
+                               {"node", "manager", "managers", "tls", "heartbeat", "metrics",
+                                "workload", "roles", "role", "software"}));
   const std::filesystem::path base = std::filesystem::path(source).parent_path();
   AgentConfig c;
   c.source = source;
   MESHTWIN_RETURN_IF_ERROR(RequiredString(r, s, "node", &c.node_id));
-  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, s, "manager", &c.manager));
-  {
+  // `manager: host:port`, or `managers: [a, b, ...]` for replicas: the agent
+  // registers with whichever leads and moves on when it is turned away.
+  const Item* one = s.Find("manager");
+  const Item* many = s.Find("managers");
+  if (one != nullptr && many != nullptr) {
+    return r.Fail(*many, "give either manager or managers, not both");
+  }
+  if (many != nullptr) {
+    MESHTWIN_ASSIGN_OR_RETURN(c.managers, StringList(r, *many, "a list of host:port"));
+    if (c.managers.empty()) return r.Fail(*many, "expected at least one host:port");
+  } else {
+    MESHTWIN_RETURN_IF_ERROR(RequiredString(r, s, "manager", &c.manager));
+    c.managers = {c.manager};
+  }
+  for (const std::string& m : c.managers) {
     std::string host;
     int port = 0;
-    if (!SplitHostPort(c.manager, 1, &host, &port)) {
-      return r.Fail(*s.Find("manager"),
-                    absl::StrCat("expected host:port, got ", scenario_yaml::Shorten(c.manager)));
+    if (!SplitHostPort(m, 1, &host, &port)) {
+      return r.Fail(many != nullptr ? *many : *one,
+                    absl::StrCat("expected host:port, got ", scenario_yaml::Shorten(m)));
     }
   }
+  c.manager = c.managers.front();
 
-  const Item* tls_item = s.Find("tls");
-  if (tls_item == nullptr) return s.Missing("tls", "a mapping with ca, cert and key");
-  MESHTWIN_ASSIGN_OR_RETURN(Section tls,
-                            Section::Open(r, *tls_item, {"ca", "cert", "key", "refresh"}));
-  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, tls, "ca", &c.tls.files.ca_cert));
-  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, tls, "cert", &c.tls.files.cert));
-  MESHTWIN_RETURN_IF_ERROR(RequiredString(r, tls, "key", &c.tls.files.key));
-  c.tls.files.ca_cert = Resolve(base, c.tls.files.ca_cert);
-  c.tls.files.cert = Resolve(base, c.tls.files.cert);
-  c.tls.files.key = Resolve(base, c.tls.files.key);
-  Seconds refresh = 60;
-  MESHTWIN_RETURN_IF_ERROR(tls.Duration("refresh", scenario_yaml::Closed(1, 86400), &refresh));
-  c.tls.refresh_interval_s = static_cast<unsigned>(refresh);
+  MESHTWIN_RETURN_IF_ERROR(config::ReadTls(r, s, base, &c.tls));
 
   if (const Item* item = s.Find("heartbeat")) {
     MESHTWIN_ASSIGN_OR_RETURN(Section hb, Section::Open(r, *item, {"interval"}));
@@ -185,20 +168,11 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std:
 }
 
 absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
-      return absl::NotFoundError(path + ": no such config file");
-    }
-    return absl::InvalidArgumentError(path + ": cannot read the config file");
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  MESHTWIN_ASSIGN_OR_RETURN(AgentConfig config, ParseAgentConfig(text.str(), path));
+  MESHTWIN_ASSIGN_OR_RETURN(const std::string text, config::ReadConfigFile(path));
+  MESHTWIN_ASSIGN_OR_RETURN(AgentConfig config, ParseAgentConfig(text, path));
 
   // Where to blame certificate trouble: the tls and node keys.
-  const YAML::Node root = YAML::Load(text.str());
+  const YAML::Node root = YAML::Load(text);
   auto where = [&](const std::string& key) {
     YAML::Mark mark;
     for (auto it = root.begin(); it != root.end(); ++it) {

@@ -1,10 +1,10 @@
 // The agent's configuration file (`meshtwin agent --config agent.yaml`):
 //
 //   node: agent-0                  # must be the CN of tls.cert
-//   manager: manager.example:7443
+//   manager: manager.example:7443   # or managers: [m0:7443, m1:7443] (replicas)
 //   tls: {ca: certs/ca.crt, cert: certs/agent-0.crt, key: certs/agent-0.key, refresh: 60s}
 //   heartbeat: {interval: 5s}
-//   metrics: {listen: 127.0.0.1:9464}
+//   metrics: {listen: 127.0.0.1:9464}   # served over mutual TLS with the agent's certificate
 //   workload: {grace: 10s, restart_backoff: 1s, restart_backoff_max: 30s}
 //   roles:
 //     web: ["python3", "-m", "http.server", "8080"]
@@ -26,10 +26,11 @@
 namespace meshtwin::live {
 
 struct AgentConfig {
-  std::string source;   // the file it was read from, for messages
-  std::string node_id;  // required
-  std::string manager;  // host:port, required
-  TlsOptions tls;       // tls.ca, tls.cert, tls.key required; refresh default 60 s
+  std::string source;                 // the file it was read from, for messages
+  std::string node_id;                // required
+  std::string manager;                // host:port: managers.front()
+  std::vector<std::string> managers;  // every replica, in the order tried (at least one)
+  TlsOptions tls;                     // tls.ca, tls.cert, tls.key required; refresh default 60 s
   // Heartbeat period. heartbeat_interval_set: the file gave one; otherwise the
   // manager's RegistrationReply decides (5 s when it says nothing).
   Seconds heartbeat_interval = 5;

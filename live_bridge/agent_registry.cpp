@@ -116,7 +116,28 @@ class HeartbeatReactor;
 class AgentRegistry::Impl final : public v1::AgentService::CallbackService {
  public:
   explicit Impl(AgentRegistryOptions options)
-      : options_(std::move(options)), clock_(options_.clock ? options_.clock : &steady_) {}
+      : options_(std::move(options)),
+        clock_(options_.clock ? options_.clock : &steady_),
+        // Sequence numbers start at the registry's creation time in
+        // microseconds: a restarted manager's commands still number above
+        // the ones its agents carried out before.
+        seq_base_(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count())) {}
+
+  void SetAccepting(bool accepting, std::string note) {
+    std::lock_guard lock(mu_);
+    accepting_ = accepting;
+    standby_note_ = std::move(note);
+    if (!accepting)
+      agents_.clear();  // a standby keeps no fleet: agents re-register with the leader
+  }
+
+  bool Remove(const std::string& node_id) {
+    std::lock_guard lock(mu_);
+    return agents_.erase(node_id) > 0;
+  }
 
   grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
                                      const v1::RegisterRequest* request,
@@ -145,11 +166,24 @@ class AgentRegistry::Impl final : public v1::AgentService::CallbackService {
   grpc::Status Attach(const std::string& node_id, HeartbeatReactor* stream);
   grpc::Status Record(const std::string& node_id, const AgentHeartbeat& beat);
   void Detach(const std::string& node_id, HeartbeatReactor* stream);
+  // Tells options.on_heartbeat that `beat` has been recorded.
+  void Applied(const AgentHeartbeat& beat) const {
+    if (!options_.on_heartbeat) return;
+    options_.on_heartbeat(
+        beat,
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
 
  private:
+  grpc::Status Standby() const {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        options_.manager_id + " is not accepting agents" +
+                            (standby_note_.empty() ? "" : ": " + standby_note_));
+  }
+
   struct Agent {
     AgentRecord record;
-    std::uint64_t next_seq = 1;
+    std::uint64_t next_seq = 0;        // 0: not yet numbered (seq_base_ + 1 on the first command)
     std::deque<AgentCommand> pending;  // waiting for a heartbeat stream
     HeartbeatReactor* stream = nullptr;
   };
@@ -157,8 +191,11 @@ class AgentRegistry::Impl final : public v1::AgentService::CallbackService {
   const AgentRegistryOptions options_;
   SteadyClock steady_;
   const Clock* clock_;
+  const std::uint64_t seq_base_;
   mutable std::mutex mu_;
   std::map<std::string, Agent> agents_;
+  bool accepting_ = true;
+  std::string standby_note_;
 };
 
 // One agent's heartbeat stream: samples in, commands out. Deletes itself when
@@ -214,6 +251,7 @@ class HeartbeatReactor final : public grpc::ServerBidiReactor<v1::AgentHeartbeat
       End(s);
       return;
     }
+    registry_->Applied(beat);
     StartRead(&in_);
   }
 
@@ -293,6 +331,10 @@ grpc::ServerUnaryReactor* AgentRegistry::Impl::Register(grpc::CallbackServerCont
   }
   {
     std::lock_guard lock(mu_);
+    if (!accepting_) {
+      reactor->Finish(Standby());
+      return reactor;
+    }
     Agent& agent = agents_[identity];
     agent.record.registration = registration;
     agent.record.role = registration.role;
@@ -312,6 +354,7 @@ grpc::ServerBidiReactor<v1::AgentHeartbeat, v1::Command>* AgentRegistry::Impl::H
 
 grpc::Status AgentRegistry::Impl::Attach(const std::string& node_id, HeartbeatReactor* stream) {
   std::lock_guard lock(mu_);
+  if (!accepting_) return Standby();
   auto it = agents_.find(node_id);
   if (it == agents_.end()) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -327,10 +370,14 @@ grpc::Status AgentRegistry::Impl::Attach(const std::string& node_id, HeartbeatRe
 
 grpc::Status AgentRegistry::Impl::Record(const std::string& node_id, const AgentHeartbeat& beat) {
   std::lock_guard lock(mu_);
+  // A stream ends itself at its next heartbeat when the registry has gone to
+  // standby or forgotten the node: the agent then registers again (with the
+  // new leader, or as a new record).
+  if (!accepting_) return Standby();
   auto it = agents_.find(node_id);
   if (it == agents_.end()) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        "node '" + node_id + "' has not registered: call Register first");
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "node '" + node_id + "' is not registered (removed?): register again");
   }
   AgentRecord& r = it->second.record;
   r.state = beat.state;
@@ -359,13 +406,14 @@ absl::StatusOr<std::uint64_t> AgentRegistry::Impl::SendCommand(const std::string
     return absl::NotFoundError("node '" + node_id + "' has not registered");
   }
   Agent& agent = it->second;
+  if (agent.next_seq == 0) agent.next_seq = seq_base_ + 1;
   command.seq = agent.next_seq++;
   if (agent.stream != nullptr) {
     agent.stream->Push(command);
   } else {
     agent.pending.push_back(std::move(command));
   }
-  return agent.next_seq - 1;
+  return command.seq;
 }
 
 AgentRegistry::AgentRegistry(AgentRegistryOptions options)
@@ -381,5 +429,9 @@ absl::StatusOr<std::uint64_t> AgentRegistry::SendCommand(const std::string& node
                                                          AgentCommand command) {
   return impl_->SendCommand(node_id, std::move(command));
 }
+void AgentRegistry::SetAccepting(bool accepting, std::string note) {
+  impl_->SetAccepting(accepting, std::move(note));
+}
+bool AgentRegistry::Remove(const std::string& node_id) { return impl_->Remove(node_id); }
 
 }  // namespace meshtwin::live

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,7 +90,8 @@ const char* ToString(AgentCommandKind kind);
 // Something the manager wants one node to do.
 struct AgentCommand {
   AgentCommandKind kind = AgentCommandKind::kChangeRole;
-  std::uint64_t seq = 0;  // set by the registry: increasing per node
+  std::uint64_t seq = 0;  // set by the registry: increasing per node, from the registry's
+                          // creation time in microseconds (so a restart numbers higher)
   std::string reason;
   std::int64_t fence = 0;         // the issuing leader's election revision
   std::string role;               // kChangeRole
@@ -122,6 +124,10 @@ struct AgentRegistryOptions {
   std::string manager_id = "manager";  // in every RegistrationReply
   Seconds heartbeat_interval = 1;      // what agents are asked to send at
   const Clock* clock = nullptr;        // not owned; null: a monotonic wall clock
+  // Called on a gRPC thread after each heartbeat is applied (outside the
+  // registry's lock), with the wall-clock (CLOCK_REALTIME) time it was
+  // applied: for measuring how long heartbeats take to land. Must be thread-safe.
+  std::function<void(const AgentHeartbeat&, double applied_unix)> on_heartbeat = nullptr;
 };
 
 // Thread-safe: gRPC's threads call in, the control loop reads snapshots and
@@ -144,6 +150,16 @@ class AgentRegistry {
   // when it next opens one) and returns its sequence number. NotFound for an
   // agent that never registered.
   absl::StatusOr<std::uint64_t> SendCommand(const std::string& node_id, AgentCommand command);
+
+  // A manager replica that is not the leader stops accepting: Register and
+  // new heartbeat streams answer UNAVAILABLE (with `note`, e.g. who leads),
+  // open streams end at their next heartbeat, and the fleet is forgotten, so
+  // agents move on to the leader. Accepting again starts from no agents.
+  void SetAccepting(bool accepting, std::string note = {});
+
+  // Forgets a node (replaced or scaled in): its stream ends at its next
+  // heartbeat. False if it was not registered.
+  bool Remove(const std::string& node_id);
 
   class Impl;
 

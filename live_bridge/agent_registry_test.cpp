@@ -198,6 +198,53 @@ TEST_F(AgentRegistryTest, AgentRegistersHeartbeatsAndReceivesCommands) {
   EXPECT_TRUE(WaitFor([&] { return !registry_->Find("agent-1")->streaming; }));
 }
 
+// A standby replica turns agents away (UNAVAILABLE: they try the next
+// manager) and ends open streams at their next heartbeat; leading again
+// starts from no agents. A removed node's stream ends the same way.
+TEST_F(AgentRegistryTest, StandbyTurnsAgentsAwayAndRemovedNodesMustRegisterAgain) {
+  absl::StatusOr<std::unique_ptr<AgentClient>> client =
+      AgentClient::Connect(address_, AgentTls("agent-1"));
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Register(Registration("agent-1")).ok());
+  ASSERT_TRUE((*client)->StartHeartbeats([](const AgentCommand&) {}).ok());
+  AgentHeartbeat beat;
+  beat.node_id = "agent-1";
+  beat.state = NodeState::kReady;
+  ASSERT_TRUE((*client)->SendHeartbeat(beat).ok());
+  ASSERT_TRUE(WaitFor([&] { return registry_->Find("agent-1").has_value(); }));
+  const std::uint64_t first_seq =
+      *registry_->SendCommand("agent-1", AgentCommand::Drain(1, "numbered"));
+  // Numbered from the registry's creation time (microseconds): a restarted
+  // manager's commands stay above what its agents carried out before.
+  EXPECT_GT(first_seq, 1'600'000'000'000'000ULL);
+
+  registry_->SetAccepting(false, "the leader is manager-1");
+  EXPECT_TRUE(registry_->Snapshot().empty());
+  // The open stream ends at its next heartbeat.
+  EXPECT_TRUE(WaitFor([&] { return !(*client)->SendHeartbeat(beat).ok(); }));
+  absl::StatusOr<RegistrationReply> refused = (*client)->Register(Registration("agent-1"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(ErrorText(refused.status()).find("the leader is manager-1"), std::string::npos)
+      << refused.status();
+
+  registry_->SetAccepting(true);
+  absl::StatusOr<std::unique_ptr<AgentClient>> again =
+      AgentClient::Connect(address_, AgentTls("agent-1"));
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->Register(Registration("agent-1")).ok());
+  ASSERT_TRUE((*again)->StartHeartbeats([](const AgentCommand&) {}).ok());
+  ASSERT_TRUE((*again)->SendHeartbeat(beat).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    auto r = registry_->Find("agent-1");
+    return r && r->heartbeats >= 1;
+  }));
+  EXPECT_TRUE(registry_->Remove("agent-1"));
+  EXPECT_FALSE(registry_->Remove("agent-1"));
+  EXPECT_FALSE(registry_->Find("agent-1").has_value());
+  EXPECT_TRUE(WaitFor([&] { return !(*again)->SendHeartbeat(beat).ok(); }));
+}
+
 TEST_F(AgentRegistryTest, AgentCannotRegisterAnotherNode) {
   auto client = AgentClient::Connect(address_, AgentTls("agent-1"));
   ASSERT_TRUE(client.ok());

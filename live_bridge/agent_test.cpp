@@ -115,7 +115,11 @@ class AgentTest : public ::testing::Test {
   // The /metrics samples named `name` with label `label`="value" ("" : any).
   double Metric(const std::string& name, const std::string& label = "",
                 const std::string& value = "") {
-    httplib::Client client("127.0.0.1", agent_->metrics_port());
+    // /metrics speaks mutual TLS: a client certificate from the same CA.
+    httplib::SSLClient client("127.0.0.1", agent_->metrics_port(), (dir_ / "client.crt").string(),
+                              (dir_ / "client.key").string());
+    client.set_ca_cert_path((dir_ / "ca.crt").string());
+    client.enable_server_certificate_verification(true);
     auto response = client.Get("/metrics");
     EXPECT_TRUE(response);
     if (!response) return -1;
@@ -226,6 +230,42 @@ TEST_F(AgentTest, RepeatedCommandSequenceIsAppliedOnce) {
   EXPECT_EQ(s.role, "web");
   EXPECT_TRUE(ProcessGone(pid));
   EXPECT_EQ(Metric("meshtwin_agent_commands_ignored_total"), 2);
+}
+
+// Fencing: once a command from a newer leader (higher fence) is obeyed, one
+// from an older leader is refused whatever its sequence number; the newer
+// leader numbers its commands afresh.
+TEST_F(AgentTest, CommandsFromADeposedLeaderAreRefused) {
+  StartAgent(Config());
+  ASSERT_TRUE(Heartbeats(1));
+  AgentCommand newer = AgentCommand::ChangeRole("batch", "leader with fence 7");
+  newer.fence = 7;
+  newer.seq = 1;
+  agent_->HandleCommand(newer);
+  ASSERT_TRUE(WaitFor([&] { return agent_->Status().commands_applied == 1; }));
+  AgentCommand stale = AgentCommand::ChangeRole("web", "deposed leader, fence 5");
+  stale.fence = 5;
+  stale.seq = 1'000'000;
+  agent_->HandleCommand(stale);
+  EXPECT_EQ(agent_->Status().commands_fenced, 1u);
+  AgentCommand next = AgentCommand::ChangeRole("web", "leader with fence 9");
+  next.fence = 9;
+  next.seq = 1;  // a new leader's first command
+  agent_->HandleCommand(next);
+  ASSERT_TRUE(WaitFor([&] { return agent_->Status().commands_applied == 2; }));
+  EXPECT_EQ(agent_->Status().role, "web");
+  EXPECT_EQ(agent_->Status().commands_fenced, 1u);
+  EXPECT_EQ(Metric("meshtwin_agent_commands_fenced_total"), 1);
+}
+
+// With several managers the agent tries them in turn: a dead address first
+// does not keep it from registering with the live one.
+TEST_F(AgentTest, TriesEachManagerInTurn) {
+  AgentConfig c = Config();
+  c.managers = {"127.0.0.1:1", c.manager};
+  StartAgent(c);
+  ASSERT_TRUE(Heartbeats(2));
+  EXPECT_EQ(agent_->Status().manager_id, "manager-0");
 }
 
 TEST_F(AgentTest, KilledWorkloadIsRestartedAndADeliberateStopIsNot) {

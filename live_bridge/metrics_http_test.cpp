@@ -5,7 +5,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 
+#include "live_bridge/certs.h"
 #include "live_bridge/prometheus_text.h"
 
 namespace meshtwin::live {
@@ -116,6 +119,179 @@ TEST(MetricsHttpTest, DestructorStops) {
     auto server = MetricsHttpServer::Start(Ephemeral(), [] { return std::string(); });
     ASSERT_TRUE(server.ok()) << server.status();
   }
+}
+
+// ------------------------------------------------------------- mutual TLS
+
+// A CA with manager and client certificates (certs init), and a client
+// certificate from another CA.
+class MetricsHttpsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("meshtwin_metrics_https_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    CertsInitOptions init;
+    init.dir = dir_.string();
+    init.nodes = 1;
+    ASSERT_TRUE(InitCertsDir(init).ok());
+    absl::StatusOr<KeyAndCertificate> foreign_ca = MakeCertificateAuthority("foreign CA");
+    ASSERT_TRUE(foreign_ca.ok());
+    CertificateSpec spec;
+    spec.common_name = "client";
+    absl::StatusOr<KeyAndCertificate> foreign = IssueCertificate(*foreign_ca, spec);
+    ASSERT_TRUE(foreign.ok());
+    const std::filesystem::path other = dir_ / "other";
+    std::filesystem::create_directories(other);
+    ASSERT_TRUE(WriteKeyAndCertificate(other.string(), "ca", {"", foreign_ca->cert_pem}).ok());
+    ASSERT_TRUE(WriteKeyAndCertificate(other.string(), "client", *foreign).ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  TlsFiles Files(const std::string& name) const { return TlsFiles::InDir(dir_.string(), name); }
+  TlsFiles Foreign() const { return TlsFiles::InDir((dir_ / "other").string(), "client"); }
+
+  MetricsServerOptions HttpsOptions() const {
+    MetricsServerOptions options = Ephemeral();
+    options.tls = Files("manager");
+    return options;
+  }
+
+  // A client presenting `identity` (none if null) and trusting `ca`.
+  static std::unique_ptr<httplib::SSLClient> Client(int port, const TlsFiles* identity,
+                                                    const std::string& ca) {
+    auto client = identity != nullptr ? std::make_unique<httplib::SSLClient>(
+                                            "127.0.0.1", port, identity->cert, identity->key)
+                                      : std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+    client->set_ca_cert_path(ca.c_str());
+    client->enable_server_certificate_verification(true);
+    client->set_connection_timeout(5);
+    client->set_read_timeout(5);
+    return client;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(MetricsHttpsTest, ServesAClientWithACertificateAndTellsRoutesWhoItIs) {
+  MetricsServerOptions options = HttpsOptions();
+  options.routes.push_back(
+      {"POST", "/whoami", [](const HttpRequestView& req) {
+         return HttpReply{200, "text/plain", req.peer_identity + " sent " + std::string(req.body)};
+       }});
+  auto server = MetricsHttpServer::Start(options, [] { return std::string("up 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_TRUE((*server)->tls());
+  const TlsFiles client_files = Files("client");
+  auto client = Client((*server)->port(), &client_files, client_files.ca_cert);
+  httplib::Result res = client->Get("/metrics");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "up 1\n");
+  res = client->Post("/whoami", "hello", "text/plain");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->body, "client sent hello");
+}
+
+TEST_F(MetricsHttpsTest, RefusesClientsWithoutACertificateOrWithAForeignOne) {
+  std::atomic<int> scrapes{0};
+  auto server = MetricsHttpServer::Start(HttpsOptions(), [&] {
+    ++scrapes;
+    return std::string("up 1\n");
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  const std::string ca = Files("client").ca_cert;
+
+  auto anonymous = Client(port, nullptr, ca);
+  EXPECT_FALSE(anonymous->Get("/metrics")) << "no client certificate";
+
+  const TlsFiles foreign = Foreign();
+  auto stranger = Client(port, &foreign, ca);
+  EXPECT_FALSE(stranger->Get("/metrics")) << "a client certificate from another CA";
+
+  // Our own client certificate, but trusting only the other CA: the client
+  // refuses the server.
+  const TlsFiles own = Files("client");
+  auto suspicious = Client(port, &own, foreign.ca_cert);
+  EXPECT_FALSE(suspicious->Get("/metrics")) << "a server certificate from an unknown CA";
+
+  httplib::Client plain("127.0.0.1", port);
+  plain.set_read_timeout(5);
+  httplib::Result res = plain.Get("/metrics");
+  EXPECT_FALSE(res && res->status == 200) << "plain HTTP to the HTTPS port";
+  EXPECT_EQ(scrapes.load(), 0);
+}
+
+TEST_F(MetricsHttpsTest, BadTlsFilesAreNamed) {
+  auto render = [] { return std::string(); };
+  MetricsServerOptions options = HttpsOptions();
+  options.tls->key = (dir_ / "missing.key").string();
+  absl::StatusOr<std::unique_ptr<MetricsHttpServer>> server =
+      MetricsHttpServer::Start(options, render);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(ErrorText(server.status()), HasSubstr("missing.key"));
+
+  options = HttpsOptions();
+  options.tls->cert = Foreign().cert;  // not signed by our CA (nor matching the key)
+  options.tls->key = Foreign().key;
+  server = MetricsHttpServer::Start(options, render);
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ErrorText(server.status()), HasSubstr(Foreign().cert));
+}
+
+// ------------------------------------------------------------- extra routes
+
+TEST(MetricsHttpRoutesTest, RoutesMethodsAndBodies) {
+  MetricsServerOptions options = Ephemeral();
+  options.max_body_bytes = 64;
+  options.routes.push_back({"POST", "/events", [](const HttpRequestView& req) {
+                              return HttpReply{202, "application/json",
+                                               "{\"type\":\"" + std::string(req.content_type) +
+                                                   "\",\"body\":\"" + std::string(req.body) +
+                                                   "\",\"who\":\"" + req.peer_identity + "\"}"};
+                            }});
+  options.routes.push_back({"GET", "/healthz", [](const HttpRequestView&) {
+                              return HttpReply{200, "text/plain", "ok"};
+                            }});
+  auto server = MetricsHttpServer::Start(options, [] { return std::string("up 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_FALSE((*server)->tls());
+  httplib::Client client("127.0.0.1", (*server)->port());
+
+  httplib::Result res = client.Post("/events", "x1", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202);
+  EXPECT_EQ(res->body, R"({"type":"application/json","body":"x1","who":""})");
+  EXPECT_EQ(client.Get("/healthz")->body, "ok");
+  EXPECT_EQ(client.Get("/metrics")->body, "up 1\n");
+
+  res = client.Get("/events");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->get_header_value("Allow"), "POST");
+  EXPECT_EQ(client.Post("/metrics", "", "text/plain")->status, 405);
+  EXPECT_EQ(client.Post("/nowhere", "", "text/plain")->status, 404);
+  EXPECT_EQ(client.Post("/events", std::string(65, 'x'), "text/plain")->status, 413);
+}
+
+TEST(MetricsHttpRoutesTest, BadRoutesAreNamed) {
+  auto render = [] { return std::string(); };
+  auto ok = [](const HttpRequestView&) { return HttpReply{}; };
+  auto error = [&](std::vector<HttpRoute> routes) {
+    MetricsServerOptions options = Ephemeral();
+    options.routes = std::move(routes);
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> s =
+        MetricsHttpServer::Start(options, render);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    return ErrorText(s.status());
+  };
+  EXPECT_THAT(error({{"GET", "/a", ok}, {"PUT", "/b", ok}}), HasSubstr("routes[1].method"));
+  EXPECT_THAT(error({{"POST", "events", ok}}), HasSubstr("routes[0].path"));
+  EXPECT_THAT(error({{"POST", "/e", nullptr}}), HasSubstr("routes[0].handler"));
+  EXPECT_THAT(error({{"POST", "/e", ok}, {"POST", "/e", ok}}), HasSubstr("routes[1]"));
+  EXPECT_THAT(error({{"GET", "/metrics", ok}}), HasSubstr("already served"));
 }
 
 }  // namespace

@@ -153,7 +153,21 @@ absl::StatusOr<std::vector<PrometheusSample>> QueryRange(const std::string& base
     return absl::InvalidArgumentError(
         absl::StrCat(context, ": expected start <= end and step > 0"));
   }
-  httplib::Client client(scheme_host_port);
+  const bool https = scheme_host_port.rfind("https://", 0) == 0;
+  if (options.tls && !https) {
+    // Configured certificates and a plaintext URL: refuse rather than send
+    // the query (and whatever it reveals) in the clear.
+    return absl::InvalidArgumentError(
+        absl::StrCat(context, ": TLS certificates are configured but the URL is not https://"));
+  }
+  if (options.tls) MESHTWIN_RETURN_IF_ERROR(CheckTlsFiles(*options.tls));
+  httplib::Client client =
+      options.tls ? httplib::Client(scheme_host_port, options.tls->cert, options.tls->key)
+                  : httplib::Client(scheme_host_port);
+  if (options.tls) {
+    client.set_ca_cert_path(options.tls->ca_cert);
+    client.enable_server_certificate_verification(true);
+  }
   if (!client.is_valid()) {
     return absl::InvalidArgumentError(absl::StrCat(context, ": cannot make an HTTP client"));
   }

@@ -16,6 +16,8 @@ packages=(
   # live bridge: gRPC with mutual TLS (OpenSSL), the agents' /metrics endpoint
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libssl-dev libcpp-httplib-dev
+  # live bridge end-to-end test: a real etcd (leader election) and Prometheus
+  etcd-server prometheus
   # GUI and headless rendering for its tests
   libimgui-dev libglfw3-dev libgl-dev libstb-dev xvfb xauth libgl1-mesa-dri
   # parsing, CLI, logging, JSON/YAML
