@@ -464,18 +464,19 @@ TEST_F(LiveEndToEnd, ScalesAheadOfAnEventHandsOverAndHealsOverMutualTls) {
   EXPECT_EQ(TryRegister(0, none, "client").error_code(), grpc::StatusCode::UNAVAILABLE);
   absl::StatusOr<KeyAndCertificate> other_ca = MakeCertificateAuthority("other CA");
   ASSERT_TRUE(other_ca.ok());
-  absl::StatusOr<KeyAndCertificate> foreign =
-      IssueCertificate(*other_ca, {.common_name = "client", .organizational_unit = "e2e"});
+  CertificateSpec spec;
+  spec.common_name = "client";
+  spec.organizational_unit = "e2e";
+  absl::StatusOr<KeyAndCertificate> foreign = IssueCertificate(*other_ca, spec);
   ASSERT_TRUE(foreign.ok());
   grpc::SslCredentialsOptions alien = none;
   alien.pem_private_key = foreign->key_pem;
   alien.pem_cert_chain = foreign->cert_pem;
   EXPECT_EQ(TryRegister(0, alien, "client").error_code(), grpc::StatusCode::UNAVAILABLE);
   const auto now = static_cast<std::int64_t>(UnixNow());
-  absl::StatusOr<KeyAndCertificate> expired = IssueCertificate(ca_, {.common_name = "client",
-                                                                     .organizational_unit = "e2e",
-                                                                     .not_before_unix = now - 7200,
-                                                                     .not_after_unix = now - 3600});
+  spec.not_before_unix = now - 7200;
+  spec.not_after_unix = now - 3600;
+  absl::StatusOr<KeyAndCertificate> expired = IssueCertificate(ca_, spec);
   ASSERT_TRUE(expired.ok());
   grpc::SslCredentialsOptions old = none;
   old.pem_private_key = expired->key_pem;
