@@ -17,6 +17,10 @@ struct GuiArgs {
   std::string sim;
   std::vector<std::string> overrides;
   std::vector<std::string> rerun;
+  std::string live;
+  std::string tls_dir;
+  std::string tls_name = "client";
+  std::string shadow;
   std::string screenshot;
   int frames = 30;
   std::string size = "1600x1000";
@@ -38,6 +42,10 @@ int RunGuiCommand(const GuiArgs& args, bool sim_given) {
   options.scenario = args.sim;
   options.overrides = args.overrides;
   options.rerun = args.rerun;
+  options.live_address = args.live;
+  options.tls_dir = args.tls_dir;
+  options.tls_name = args.tls_name;
+  options.shadow = args.shadow;
   options.binary = SelfBinary();
   options.screenshot = args.screenshot;
   options.frames = args.frames;
@@ -88,6 +96,16 @@ void RegisterGuiCommand(CLI::App& app, int* exit_code) {
                   "fails with the child's error if the re-run fails")
       ->take_all()
       ->allow_extra_args(false);
+  cmd->add_option("--live", args->live,
+                  "Follow a running `meshtwin manager` at ADDRESS (host:port) over mutual TLS");
+  cmd->add_option("--tls-dir", args->tls_dir,
+                  "With --live: the directory `meshtwin certs init` wrote (ca.crt and the "
+                  "viewer's NAME.crt, NAME.key)");
+  cmd->add_option("--tls-name", args->tls_name, "With --live: the viewer's certificate name")
+      ->capture_default_str();
+  cmd->add_option("--shadow", args->shadow,
+                  "Show a `meshtwin shadow` file: the policy's would-be fleet against "
+                  "production, decisions, SLO-risk intervals and the report's figures");
   cmd->add_option("--screenshot", args->screenshot,
                   "Headless: render --frames frames and write the last one to this PNG");
   cmd->add_option("--frames", args->frames, "Frames to render with --screenshot")

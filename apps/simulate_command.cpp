@@ -1,5 +1,7 @@
 #include "apps/simulate_command.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +15,8 @@
 #include "apps/progress_bar.h"
 #include "apps/summary_report.h"
 #include "gui/sim_stream.h"
+#include "live_bridge/live_fork.h"
+#include "live_bridge/watch.h"
 #include "scenarios/library.h"
 #include "scenarios/scenario.h"
 #include "sim/simulation.h"
@@ -29,7 +33,51 @@ struct SimulateArgs {
   bool quiet = false;
   std::string node_snapshots = "auto";
   bool stream = false;
+  // The twin fork: a live manager's mesh as the starting point.
+  std::string from_live;
+  std::string horizon = "2h";
+  std::string tls_dir = "certs";
+  std::string tls_name = "client";
 };
+
+// What a run starts from: a scenario and its trace, and (forked from a live
+// manager) the demand before the fork for the forecaster.
+struct RunInput {
+  Scenario scenario;
+  Trace trace;
+  std::vector<double> history;
+  Seconds history_step = 0;
+  std::string source;
+};
+
+absl::StatusOr<RunInput> ForkFromLive(const SimulateArgs& args,
+                                      const std::vector<std::string>& overrides) {
+  if (!args.scenario_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--from-live: give a scenario or --from-live, not both (the fork runs the manager's "
+        "scenario; change it with --set)");
+  }
+  absl::StatusOr<Seconds> horizon = ParseDuration(args.horizon);
+  if (!horizon.ok() || *horizon <= 0) {
+    return absl::InvalidArgumentError("--horizon: expected a duration > 0 (e.g. 2h), got '" +
+                                      args.horizon + "'");
+  }
+  live::TlsOptions tls;
+  tls.files = live::TlsFiles::InDir(args.tls_dir, args.tls_name);
+  MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<live::WatchClient> client,
+                            live::WatchClient::Connect(args.from_live, tls));
+  MESHTWIN_ASSIGN_OR_RETURN(live::LiveSnapshot snapshot, client->Snapshot(0));
+  const std::string source = "live " + snapshot.manager_id + " at " + args.from_live;
+  MESHTWIN_ASSIGN_OR_RETURN(live::LiveFork fork,
+                            live::MakeLiveFork(snapshot, *horizon, overrides, source));
+  spdlog::info("forked from {}: {} nodes, {} s of demand history, {} events; {} ahead", source,
+               snapshot.nodes.size(),
+               static_cast<double>(snapshot.demand_history.size()) * snapshot.history_step,
+               snapshot.events.size(), args.horizon);
+  for (const std::string& note : fork.notes) spdlog::warn("fork: {}", note);
+  return RunInput{std::move(fork.scenario), std::move(fork.trace), std::move(fork.history),
+                  fork.history_step, source};
+}
 
 // The run's metadata for the --stream header, as RunSimulation will record it.
 ResultsData StreamMetadata(const Scenario& scenario, const Trace& trace, int snapshot_every) {
@@ -71,10 +119,26 @@ int RunSimulate(const SimulateArgs& args) {
   std::vector<std::string> overrides = args.overrides;
   if (args.seed) overrides.push_back("seed=" + std::to_string(*args.seed));
 
-  absl::StatusOr<Scenario> scenario =
-      args.scenario_path.empty() ? ParseScenario(DefaultScenarioText(), "<default>", overrides)
-                                 : LoadScenarioByName(args.scenario_path, overrides);
-  if (!scenario.ok()) return ReportError(scenario.status());
+  absl::StatusOr<RunInput> input;
+  if (!args.from_live.empty()) {
+    input = ForkFromLive(args, overrides);
+  } else {
+    absl::StatusOr<Scenario> loaded =
+        args.scenario_path.empty() ? ParseScenario(DefaultScenarioText(), "<default>", overrides)
+                                   : LoadScenarioByName(args.scenario_path, overrides);
+    if (loaded.ok()) {
+      Trace built = BuildTrace(*loaded);
+      input = RunInput{*std::move(loaded),
+                       std::move(built),
+                       {},
+                       0,
+                       args.scenario_path.empty() ? "built-in" : args.scenario_path};
+    } else {
+      input = loaded.status();
+    }
+  }
+  if (!input.ok()) return ReportError(input.status());
+  const Scenario* scenario = &input->scenario;
 
   absl::StatusOr<int> snapshot_every = ParseSnapshotEvery(args.node_snapshots);
   if (!snapshot_every.ok()) return ReportError(snapshot_every.status());
@@ -82,11 +146,13 @@ int RunSimulate(const SimulateArgs& args) {
   // Refuse an unusable output path before spending the run.
   if (absl::Status st = CheckOutputPath("--out", args.out); !st.ok()) return ReportError(st);
 
-  const Trace trace = BuildTrace(*scenario);
+  const Trace& trace = input->trace;
   ProgressBar progress("simulating", !args.quiet && !args.stream);
   SimulationOptions options;
   options.on_progress = [&progress](double f) { progress.Update(f); };
   options.node_snapshot_every = *snapshot_every;
+  options.history = input->history;
+  options.history_step = input->history_step;
   // --stream: one JSON line per tick for the GUI (schema: gui/README.md).
   std::size_t decisions_sent = 0;
   if (args.stream) {
@@ -115,7 +181,7 @@ int RunSimulate(const SimulateArgs& args) {
 
   RunReport report;
   report.results = &*results;
-  report.scenario_source = args.scenario_path.empty() ? "built-in" : args.scenario_path;
+  report.scenario_source = input->source;
   report.results_path = args.out;
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -157,6 +223,16 @@ void RegisterSimulateCommand(CLI::App& app, int* exit_code) {
                 "snapshot, progress), then {\"done\": true, \"results\": PATH}; no table, no "
                 "progress bar (schema: gui/README.md)");
   cmd->add_flag("-q,--quiet", args->quiet, "No table and no progress bar");
+  cmd->add_option("--from-live", args->from_live,
+                  "Fork a running manager (host:port): start from its fleet, scenario, recent "
+                  "demand, forecast and events, and simulate --horizon ahead");
+  cmd->add_option("--horizon", args->horizon, "With --from-live: how far ahead to simulate")
+      ->capture_default_str();
+  cmd->add_option("--tls-dir", args->tls_dir,
+                  "With --from-live: the directory with ca.crt and NAME.crt/.key (mutual TLS)")
+      ->capture_default_str();
+  cmd->add_option("--tls-name", args->tls_name, "With --from-live: the certificate's name")
+      ->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = RunSimulate(*args); });
 }
 

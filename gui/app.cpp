@@ -22,6 +22,7 @@
 #include "gui/imgui_util.h"
 #include "gui/panels.h"
 #include "gui/rerun.h"
+#include "gui/shadow_view.h"
 #include "gui/snapshot_lookup.h"
 
 namespace meshtwin::gui {
@@ -63,6 +64,20 @@ class App {
       MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<DataSource> s, OpenDataSource(spec));
       sources_.push_back({std::move(s), "", false});
       follow_live_ = !options_.at.has_value();
+    }
+    if (!options_.live_address.empty()) {
+      DataSourceSpec spec;
+      spec.kind = SourceKind::kLiveManager;
+      spec.address = options_.live_address;
+      spec.tls_dir = options_.tls_dir;
+      spec.tls_name = options_.tls_name;
+      MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<DataSource> s, OpenDataSource(spec));
+      sources_.push_back({std::move(s), "", false});
+      follow_live_ = !options_.at.has_value();
+    }
+    if (!options_.shadow.empty()) {
+      MESHTWIN_ASSIGN_OR_RETURN(ShadowFileData file, ReadShadowFile(options_.shadow));
+      shadow_.Load(std::filesystem::path(options_.shadow).filename().string(), std::move(file));
     }
     if (options_.at) time_ = *options_.at;
     plots_.window = options_.plot_window;
@@ -146,6 +161,19 @@ class App {
   void DrawFrame(const ViewState& view) {
     const ImGuiViewport* vp = ImGui::GetMainViewport();
     const ImVec2 o = vp->WorkPos, size = vp->WorkSize;
+    // A shadow file on its own: the shadow view is the whole window.
+    if (shadow_.loaded && sources_.empty()) {
+      ImGui::SetNextWindowPos(o);
+      ImGui::SetNextWindowSize(size);
+      if (ImGui::Begin("Shadow mode", nullptr,
+                       ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize |
+                           ImGuiWindowFlags_NoCollapse | ImGuiWindowFlags_NoSavedSettings |
+                           ImGuiWindowFlags_NoBackground | ImGuiWindowFlags_NoScrollbar)) {
+        shadow_.Draw();
+      }
+      ImGui::End();
+      return;
+    }
     const float gap = 4;
     const float top = std::min(104.0f, size.y * 0.3f);
     const float body_y = o.y + top + gap, body_h = std::max(100.0f, size.y - top - gap);
@@ -193,7 +221,20 @@ class App {
     ImGui::End();
     if (begin_tile("Plots", ImVec2(xl, body_y), ImVec2(xr - xl, body_h),
                    ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse)) {
-      plots_.Draw(view, &queue_);
+      if (!shadow_.loaded) {
+        plots_.Draw(view, &queue_);
+      } else if (ImGui::BeginTabBar("plots_tabs")) {
+        // The shadow file's time axis is its own: a tab, not an overlay.
+        if (ImGui::BeginTabItem("Shadow")) {
+          shadow_.Draw();
+          ImGui::EndTabItem();
+        }
+        if (ImGui::BeginTabItem("Runs")) {
+          plots_.Draw(view, &queue_);
+          ImGui::EndTabItem();
+        }
+        ImGui::EndTabBar();
+      }
     }
     ImGui::End();
     const float yr = body_y + body_h * splits_.right_rows;
@@ -283,10 +324,13 @@ class App {
   }
 
   bool has_sources() const { return !sources_.empty(); }
-  // True while a source may still grow (a simulation running without error).
+  // True while a source may still grow towards an end worth waiting for (a
+  // simulation running without error). A live manager never ends.
   bool any_live() const {
     for (const SourceEntry& e : sources_) {
-      if (e.error.empty() && e.source->live()) return true;
+      if (e.error.empty() && e.source->live() && e.source->kind() != SourceKind::kLiveManager) {
+        return true;
+      }
     }
     return false;
   }
@@ -401,6 +445,7 @@ class App {
   NodeTablePanel table_;
   ScenarioPanel scenario_;
   ActivityPanel activity_;
+  ShadowPanel shadow_;
 };
 
 void ApplyTheme() {

@@ -27,6 +27,14 @@ struct GuiOptions {
   bool simulate = false;
   std::string scenario;
   std::vector<std::string> overrides;  // its --set overrides
+  // Follow a running manager (host:port) as a source, over mutual TLS with
+  // TlsFiles::InDir(tls_dir, tls_name).
+  std::string live_address;
+  std::string tls_dir;
+  std::string tls_name = "client";
+  // A `meshtwin shadow` file to show in the shadow view: the whole window
+  // when it is the only thing open, else a tab beside the plots.
+  std::string shadow;
   // Re-run the primary run with these KEY=VALUE settings through the scenario
   // panel (typed into its fields, then its button: the same command a click
   // pushes). Headless, the screenshot waits for the re-run to end and shows
@@ -47,8 +55,10 @@ struct GuiOptions {
 };
 
 // Runs the window until it is closed (or, with a screenshot, for `frames`
-// frames). Bad input (a missing or corrupt results file, an unwritable PNG
-// path) fails before a window opens, naming the file or flag. Headless with
+// frames). Bad input (a missing or corrupt results or shadow file, an
+// unwritable PNG path, a live manager that cannot be reached) fails before a
+// window opens, naming the file, address or flag. A screenshot does not wait
+// for a live manager (it never ends): it shows what had arrived. Headless with
 // `rerun`, a re-run that cannot start or whose child fails still writes the
 // PNG (it shows the error) and then returns that error.
 absl::Status RunGui(const GuiOptions& options);

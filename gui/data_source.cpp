@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "gui/child_process.h"
+#include "gui/live_source.h"
 #include "gui/sim_stream.h"
 
 namespace meshtwin::gui {
@@ -208,7 +209,7 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const DataSourceSpec&
           new SimulationSource(name, output, temp_dir, std::move(*child)));
     }
     case SourceKind::kLiveManager:
-      return absl::UnimplementedError("live managers arrive with the live bridge (issue 9)");
+      return OpenLiveManagerSource(spec);
   }
   return absl::InternalError("unknown source kind");
 }

@@ -3,8 +3,8 @@
 //   * a running simulation: a child `meshtwin simulate ... --stream` whose
 //     JSON lines (gui/sim_stream.h) grow the data tick by tick, replaced by
 //     the results file it writes when it ends;
-//   * a live manager: arrives with the live bridge (issue 9); opening one is
-//     an Unimplemented error for now.
+//   * a live manager: a running `meshtwin manager` followed over its
+//     WatchService with mutual TLS (gui/live_source.h).
 //
 //   DataSourceSpec spec;
 //   spec.kind = SourceKind::kRunningSimulation;
@@ -68,13 +68,18 @@ struct DataSourceSpec {
   std::string binary;
   // Shown instead of the default name when not empty.
   std::string label;
-  // kLiveManager: host:port of the manager.
+  // kLiveManager: host:port of the manager, and the viewer's TLS files:
+  // TlsFiles::InDir(tls_dir, tls_name), i.e. DIR/ca.crt, DIR/NAME.crt and
+  // DIR/NAME.key as `meshtwin certs init` writes them.
   std::string address;
+  std::string tls_dir;
+  std::string tls_name = "client";
 };
 
 // Opens a source. A results file is read here (NotFound / InvalidArgument
 // naming the file when it is missing or not a results file); a simulation
-// is started here (its errors arrive through Poll()).
+// is started here (its errors arrive through Poll()); a live manager is
+// connected to and its snapshot taken here (OpenLiveManagerSource).
 absl::StatusOr<std::unique_ptr<DataSource>> OpenDataSource(const DataSourceSpec& spec);
 
 // A source over data already in memory (tests, and the results of a

@@ -787,9 +787,9 @@ TEST(DataSourceTest, KindsAndErrors) {
   DataSourceSpec live;
   live.kind = SourceKind::kLiveManager;
   live.address = "localhost:7070";
-  const auto st = OpenDataSource(live);
-  EXPECT_EQ(st.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_THAT(st.status().message(), HasSubstr("live bridge (issue 9)"));
+  const auto st = OpenDataSource(live);  // no TLS directory: refused before dialling
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.status().message(), HasSubstr("--tls-dir"));
 
   DataSourceSpec missing;
   missing.path = "/nonexistent/run.h5";

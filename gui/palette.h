@@ -61,4 +61,10 @@ inline constexpr Rgb kHubColor{220, 220, 230};
 inline constexpr Rgb kSwitchLinkColor{120, 132, 156};
 inline constexpr Rgb kCutColor{255, 40, 72};
 
+// The shadow view: the policy's would-be fleet (its capacity and nodes, and
+// its intervals at SLO risk, shaded) next to production's (kCapacityColor,
+// its risk shaded in kProductionRiskColor).
+inline constexpr Rgb kWouldBeColor{64, 224, 208};
+inline constexpr Rgb kProductionRiskColor{255, 84, 84};
+
 }  // namespace meshtwin::gui

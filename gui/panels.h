@@ -1,7 +1,8 @@
 // The GUI's panels. One panel = one state struct with Draw(view, queue):
 // it reads the frame's immutable ViewState, keeps only its own view state
 // and caches, and asks for changes by pushing Commands. Drawing code makes
-// no SimGrid, LibTorch or gRPC calls (the gui library does not link them).
+// no SimGrid, LibTorch or gRPC calls (the gui library links gRPC only behind
+// the live source's WatchClient).
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,6 @@
 // gui_png_check: checks a `meshtwin gui --screenshot` PNG for the headless
-// test. Usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N] [--cut N].
+// test. Usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N] [--cut N]
+// [--shadow N].
 // Exit 0 when the PNG decodes, has that size, is not a single colour, and
 // shows the demand line, the capacity line and the forecast band in their
 // palette colours (enough pixels of each that it is the plot, not only the
@@ -7,7 +8,10 @@
 // overlaid run's colour (its dashed lines: a re-run or a second file), and
 // --failed N at least N pixels of the error / failed colour (a re-run's
 // error shown in red), and --cut N at least N pixels of the cut-off colour
-// (the topology panel's racks and links a partition cut off).
+// (the topology panel's racks and links a partition cut off). --shadow N is
+// for the shadow view, which has no forecast band: instead of the band it
+// wants at least N pixels of the would-be colour (the policy's capacity and
+// node lines).
 #include <stb_image.h>
 
 #include <cstdio>
@@ -42,14 +46,16 @@ int main(int argc, char** argv) {
                              {"capacity line", meshtwin::gui::kCapacityColor, 300},
                              {"forecast band", meshtwin::gui::kForecastBand, 600}};
   const char* usage =
-      "usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N] [--cut N]\n";
+      "usage: gui_png_check FILE WIDTH HEIGHT [--overlay N] [--failed N] [--cut N] "
+      "[--shadow N]\n";
   if (argc < 4) {
     std::fprintf(stderr, "%s", usage);
     return 2;
   }
   for (int i = 4; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (i + 1 >= argc || (flag != "--overlay" && flag != "--failed" && flag != "--cut")) {
+    if (i + 1 >= argc ||
+        (flag != "--overlay" && flag != "--failed" && flag != "--cut" && flag != "--shadow")) {
       std::fprintf(stderr, "%s", usage);
       return 2;
     }
@@ -58,6 +64,9 @@ int main(int argc, char** argv) {
       wants.push_back({"overlay run", meshtwin::gui::kOverlayColors[0], n});
     } else if (flag == "--failed") {
       wants.push_back({"error/failed", meshtwin::gui::kFailedColor, n});
+    } else if (flag == "--shadow") {
+      std::erase_if(wants, [](const Want& w) { return w.colour == meshtwin::gui::kForecastBand; });
+      wants.push_back({"would-be", meshtwin::gui::kWouldBeColor, n});
     } else {
       wants.push_back({"cut off", meshtwin::gui::kCutColor, n});
     }

@@ -18,6 +18,8 @@
 
 #include "live_bridge/agent_registry_client.h"
 #include "live_bridge/certs.h"
+#include "live_bridge/test_support/certs_dir.h"
+#include "live_bridge/test_support/hand_made_channel.h"
 #include "live_bridge/tls.h"
 #include "live_bridge/tls_server.h"
 #include "proto/meshtwin.grpc.pb.h"
@@ -67,14 +69,7 @@ AgentRegistration Registration(const std::string& node) {
 class AgentRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("meshtwin_registry_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CertsInitOptions init;
-    init.dir = dir_.string();
-    init.nodes = 3;
-    ASSERT_TRUE(InitCertsDir(init).ok());
+    dir_ = testing::FreshCertsDir("registry_test", 3);
     AgentRegistryOptions registry_options;
     registry_options.manager_id = "manager-0";
     registry_ = std::make_unique<AgentRegistry>(registry_options);
@@ -103,23 +98,7 @@ class AgentRegistryTest : public ::testing::Test {
   // certificate at all. Returns the status and the server's certificate.
   grpc::Status RawRegister(const std::string& node, const KeyAndCertificate* identity,
                            std::string* server_pem = nullptr) {
-    const std::string ca_pem = ReadText(dir_ / "ca.crt");
-    std::shared_ptr<grpc::experimental::StaticDataCertificateProvider> provider;
-    if (identity != nullptr) {
-      provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-          ca_pem, std::vector<grpc::experimental::IdentityKeyCertPair>{
-                      {identity->key_pem, identity->cert_pem}});
-    } else {
-      provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(ca_pem);
-    }
-    grpc::experimental::TlsChannelCredentialsOptions options;
-    options.set_certificate_provider(provider);
-    options.watch_root_certs();
-    if (identity != nullptr) options.watch_identity_key_cert_pairs();
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel =
-        grpc::CreateCustomChannel(address_, grpc::experimental::TlsCredentials(options), args);
+    auto channel = testing::HandMadeChannel(address_, ReadText(dir_ / "ca.crt"), identity);
     auto stub = v1::AgentService::NewStub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + kPatience);

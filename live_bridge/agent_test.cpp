@@ -17,6 +17,7 @@
 #include "live_bridge/agent_registry.h"
 #include "live_bridge/certs.h"
 #include "live_bridge/prometheus_text.h"
+#include "live_bridge/test_support/certs_dir.h"
 #include "live_bridge/tls_server.h"
 
 namespace meshtwin::live {
@@ -40,14 +41,7 @@ bool ProcessGone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("meshtwin_agent_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CertsInitOptions init;
-    init.dir = dir_.string();
-    init.nodes = 1;
-    ASSERT_TRUE(InitCertsDir(init).ok());
+    dir_ = testing::FreshCertsDir("agent_test", 1);
     StartManager(0);
   }
   void TearDown() override {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "datasets/atomic_file.h"
+#include "datasets/events.h"
 #include "live_bridge/agent_registry.h"
 #include "live_bridge/decision_log.h"
 #include "live_bridge/etcd_client.h"
@@ -27,6 +29,7 @@
 #include "live_bridge/prometheus_text.h"
 #include "live_bridge/provisioners.h"
 #include "live_bridge/tls_server.h"
+#include "live_bridge/watch.h"
 #include "models/forecast_pipeline.h"
 #include "policies/composite_policy.h"
 #include "policies/remediation_policy.h"
@@ -71,6 +74,11 @@ class Manager::Impl {
 
  private:
   void OnLeadership(const Leadership& l);
+  // Events that came in here (gRPC, webhook, file) and, with etcd, those any
+  // replica received: shared under KEY/events/ so that a standby that takes
+  // over knows what the leader was told.
+  void TakeEvents(double now_unix);
+  void UseEvent(const Event& e, const std::string& id, const std::string& via, double now_unix);
   bool Leading(std::int64_t* fence) const;
   Observation Observe(double now_unix, const std::vector<AgentRecord>& agents, double demand);
   // NaN when Prometheus is configured but has no answer for the interval.
@@ -84,6 +92,9 @@ class Manager::Impl {
   void RetireNode(const std::string& id, std::int64_t fence, const std::string& reason);
   void WriteServiceDiscovery(const std::vector<AgentRecord>& agents);
   absl::StatusOr<std::string> RenderMetrics() const;
+  void PublishChanges(double now_unix, const std::vector<AgentRecord>& agents,
+                      const Observation& obs, double queried, bool leading, std::int64_t fence);
+  LiveSnapshot Snapshot(Seconds history) const;
   int TypeOf(const AgentRecord& r) const;
   int RoleIndex(const std::string& name) const;
   std::string RoleName(int role) const;
@@ -98,6 +109,7 @@ class Manager::Impl {
   std::unique_ptr<AgentRegistry> registry_owned_;
   AgentRegistry* registry_ptr_ = nullptr;
   std::unique_ptr<LiveServer> server_;
+  WatchHub watch_;
   std::unique_ptr<MetricsHttpServer> http_;
   std::unique_ptr<EventIntake> intake_;
   std::unique_ptr<EventFileFollower> follower_;
@@ -114,8 +126,9 @@ class Manager::Impl {
   std::vector<PendingNode> pending_;
   std::set<std::string> retired_;
   std::string last_sd_;
-  double takeover_until_ = 0;  // steady clock; no decision before
-  double last_demand_ = 0;     // the latest demand known
+  std::set<std::string> events_seen_;  // ids of the events in use
+  double takeover_until_ = 0;          // steady clock; no decision before
+  double last_demand_ = 0;             // the latest demand known
 
   mutable std::mutex leader_mu_;
   Leadership leadership_;
@@ -125,6 +138,14 @@ class Manager::Impl {
   Forecast last_forecast_;
   std::map<std::string, std::uint64_t> action_counts_;  // "kind/outcome"
 
+  // What viewers see: the last node views (to publish changes only) and,
+  // for snapshots, the demand series and the fleet as of the last tick.
+  std::map<std::string, std::pair<NodeState, std::string>> published_nodes_;
+  mutable std::mutex snapshot_mu_;
+  std::deque<double> demand_history_;  // one per tick, NaN: no reading
+  double history_start_unix_ = 0;
+  std::vector<LiveNode> last_nodes_;
+  std::vector<Event> events_;
 };
 
 absl::Status Manager::Impl::Init() {
@@ -183,6 +204,8 @@ absl::Status Manager::Impl::Start() {
   server_ = std::make_unique<LiveServer>(server_options);
   server_->AddService(registry_ptr_->service());
   server_->AddService(intake_->service());
+  server_->AddService(watch_.service());
+  watch_.SetSnapshotSource([this](Seconds history) { return Snapshot(history); });
   MESHTWIN_RETURN_IF_ERROR(server_->Start());
 
   if (!config_.http_listen.empty()) {
@@ -219,6 +242,55 @@ absl::Status Manager::Impl::Start() {
   spdlog::info("manager {} serving agents on port {}{}", config_.id, server_->port(),
                http_ ? absl::StrCat(", /metrics and /events on port ", http_->port()) : "");
   return absl::OkStatus();
+}
+
+void Manager::Impl::UseEvent(const Event& e, const std::string& id, const std::string& via,
+                             double now_unix) {
+  if (!events_seen_.insert(id).second) return;
+  spdlog::info("event {} via {}: {} x{} from {}{}", id, via, e.category, e.magnitude, e.start,
+               e.text.empty() ? "" : ": " + e.text);
+  if (forecaster_) forecaster_->AddEvent(e);
+  watch_.Publish(WatchEvent::GlobalEvent(e, now_unix));
+  {
+    std::lock_guard lock(snapshot_mu_);
+    events_.push_back(e);
+  }
+  std::lock_guard lock(status_mu_);
+  ++status_.events;
+}
+
+void Manager::Impl::TakeEvents(double now_unix) {
+  const std::string prefix = config_.election_key + "/events/";
+  for (const IntakeEvent& in : intake_->TakeNew()) {
+    const std::string id = config_.id + "-" + in.id;
+    if (etcd_ != nullptr) {
+      const Event& e = in.event;
+      nlohmann::json j = {{"start", e.start},         {"announced", e.announced},
+                          {"source", e.source},       {"category", e.category},
+                          {"magnitude", e.magnitude}, {"text", e.text}};
+      if (std::isfinite(e.end)) j["end"] = e.end;
+      if (absl::StatusOr<std::int64_t> put = etcd_->Put(prefix + id, j.dump()); !put.ok()) {
+        spdlog::warn("event {}: not shared with the other replicas: {}", id,
+                     ErrorText(put.status()));
+      }
+    }
+    UseEvent(in.event, id, in.via, now_unix);
+  }
+  if (etcd_ == nullptr) return;
+  absl::StatusOr<std::vector<EtcdKeyValue>> shared = etcd_->GetPrefix(prefix);
+  if (!shared.ok()) return;  // etcd unreachable: the election reports it
+  for (const EtcdKeyValue& kv : *shared) {
+    const std::string id = kv.key.substr(prefix.size());
+    if (events_seen_.count(id) != 0) continue;
+    absl::StatusOr<std::vector<Event>> parsed = ParseEventsJsonl(kv.value, kv.key);
+    if (!parsed.ok() || parsed->size() != 1) {
+      spdlog::warn("etcd {}: not an event: {}", kv.key,
+                   parsed.ok() ? "several records" : ErrorText(parsed.status()));
+      events_seen_.insert(id);
+      continue;
+    }
+    UseEvent(parsed->front(), id, "etcd", now_unix);
+  }
 }
 
 void Manager::Impl::OnLeadership(const Leadership& l) {
@@ -401,13 +473,8 @@ Observation Manager::Impl::Observe(double now_unix, const std::vector<AgentRecor
 
 void Manager::Impl::Tick(double now_unix) {
   const std::vector<AgentRecord> agents = registry_ptr_->Snapshot();
-  for (const IntakeEvent& e : intake_->TakeNew()) {
-    spdlog::info("event {} via {}: {} x{} from {}{}", e.id, e.via, e.event.category,
-                 e.event.magnitude, e.event.start, e.event.text.empty() ? "" : ": " + e.event.text);
-    if (forecaster_) forecaster_->AddEvent(e.event);
-    std::lock_guard lock(status_mu_);
-    ++status_.events;
-  }
+  TakeEvents(now_unix);
+
   // An unanswered query is no sample for the forecaster (a zero would teach
   // it a dip that never happened); the policy keeps the last demand it knew
   // and decides without a forecast that tick.
@@ -435,6 +502,7 @@ void Manager::Impl::Tick(double now_unix) {
     status_.capacity_rps = obs.capacity_rps;
     last_forecast_ = obs.forecast;
   }
+  PublishChanges(now_unix, agents, obs, queried, leading, fence);
   // A standby decides nothing: its policy would see no fleet (agents report
   // to the leader) and its state would be wrong when it takes over.
   if (!leading || !settled) return;
@@ -505,6 +573,7 @@ void Manager::Impl::Act(double now_unix, std::int64_t tick, std::int64_t fence,
   if (absl::Status st = log_->Append(d); !st.ok()) {
     spdlog::error("decision log {}: {}", config_.decision_log, ErrorText(st));
   }
+  watch_.Publish(WatchEvent::Decision(d));
   for (const LoggedAction& la : d.actions) {
     spdlog::info("tick {} fence {}: {} {} {}{} -> {} ({})", tick, fence, la.kind, la.count,
                  la.node_type, la.node.empty() ? "" : " " + la.node, la.outcome, la.reason);
@@ -640,6 +709,101 @@ void Manager::Impl::ApplyAction(const Action& a, std::int64_t tick, std::int64_t
           "unsupported: the live bridge carries no requests (the workload's own balancer does)";
       return;
   }
+}
+
+namespace {
+
+LiveNode ToLiveNode(const AgentRecord& a, const std::string& node_type) {
+  LiveNode n;
+  n.id = a.registration.node_id;
+  n.state = a.state;
+  n.role = a.role;
+  n.capabilities = a.registration.capabilities;
+  n.capabilities.node_type = node_type;
+  n.load = a.load;
+  return n;
+}
+
+}  // namespace
+
+void Manager::Impl::PublishChanges(double now_unix, const std::vector<AgentRecord>& agents,
+                                   const Observation& obs, double queried, bool leading,
+                                   std::int64_t fence) {
+  const Scenario& s = scenario();
+  std::vector<LiveNode> nodes;
+  std::set<std::string> seen;
+  for (const AgentRecord& a : agents) {
+    LiveNode n = ToLiveNode(a, s.node_types[static_cast<std::size_t>(TypeOf(a))].name);
+    seen.insert(n.id);
+    auto it = published_nodes_.find(n.id);
+    const bool changed =
+        it == published_nodes_.end() || it->second.first != n.state || it->second.second != n.role;
+    published_nodes_[n.id] = {n.state, n.role};
+    watch_.Publish(WatchEvent::NodeChanged(n, now_unix), /*load_only=*/!changed);
+    nodes.push_back(std::move(n));
+  }
+  for (auto it = published_nodes_.begin(); it != published_nodes_.end();) {
+    if (seen.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    watch_.Publish(WatchEvent::NodeRemoved(
+        it->first, retired_.count(it->first) != 0 ? "retired" : "no longer registered", now_unix));
+    it = published_nodes_.erase(it);
+  }
+  LiveTick tick;
+  tick.demand_rps = queried;
+  tick.capacity_rps = obs.capacity_rps;
+  tick.agents = static_cast<int>(agents.size());
+  tick.ready = obs.pools[static_cast<std::size_t>(pool_)].ready;
+  tick.booting = obs.pools[static_cast<std::size_t>(pool_)].booting;
+  tick.leader = leading;
+  tick.fence = fence;
+  tick.forecast = obs.forecast;
+  watch_.Publish(WatchEvent::Tick(tick, now_unix));
+
+  // Four hours of ticks at most for snapshots.
+  const auto limit = static_cast<std::size_t>(std::ceil(4 * 3600 / config_.interval));
+  std::lock_guard lock(snapshot_mu_);
+  if (demand_history_.empty()) history_start_unix_ = now_unix - config_.interval;
+  demand_history_.push_back(queried);
+  while (demand_history_.size() > limit) {
+    demand_history_.pop_front();
+    history_start_unix_ += config_.interval;
+  }
+  last_nodes_ = std::move(nodes);
+}
+
+LiveSnapshot Manager::Impl::Snapshot(Seconds history) const {
+  LiveSnapshot snap;
+  snap.time_unix = UnixNow();
+  snap.manager_id = config_.id;
+  {
+    std::lock_guard lock(leader_mu_);
+    snap.leader = leadership_.leader;
+    snap.fence = leadership_.fence;
+  }
+  snap.scenario_name = scenario().name;
+  snap.scenario_yaml = scenario().text;
+  snap.overrides = config_.policy_overrides;
+  snap.interval = config_.interval;
+  {
+    std::lock_guard lock(status_mu_);
+    snap.forecast = last_forecast_;
+  }
+  std::lock_guard lock(snapshot_mu_);
+  snap.nodes = last_nodes_;
+  snap.events = events_;
+  snap.history_step = config_.interval;
+  std::size_t first = 0;
+  if (history > 0) {
+    const auto keep = static_cast<std::size_t>(std::ceil(history / config_.interval));
+    if (demand_history_.size() > keep) first = demand_history_.size() - keep;
+  }
+  snap.history_start_unix = history_start_unix_ + static_cast<double>(first) * config_.interval;
+  snap.demand_history.assign(demand_history_.begin() + static_cast<std::ptrdiff_t>(first),
+                             demand_history_.end());
+  return snap;
 }
 
 void Manager::Impl::WriteServiceDiscovery(const std::vector<AgentRecord>& agents) {

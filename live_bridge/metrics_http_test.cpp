@@ -10,6 +10,7 @@
 
 #include "live_bridge/certs.h"
 #include "live_bridge/prometheus_text.h"
+#include "live_bridge/test_support/certs_dir.h"
 
 namespace meshtwin::live {
 namespace {
@@ -128,14 +129,7 @@ TEST(MetricsHttpTest, DestructorStops) {
 class MetricsHttpsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("meshtwin_metrics_https_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CertsInitOptions init;
-    init.dir = dir_.string();
-    init.nodes = 1;
-    ASSERT_TRUE(InitCertsDir(init).ok());
+    dir_ = testing::FreshCertsDir("metrics_https", 1);
     absl::StatusOr<KeyAndCertificate> foreign_ca = MakeCertificateAuthority("foreign CA");
     ASSERT_TRUE(foreign_ca.ok());
     CertificateSpec spec;

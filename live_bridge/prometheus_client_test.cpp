@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "live_bridge/certs.h"
+#include "live_bridge/test_support/certs_dir.h"
 
 namespace meshtwin::live {
 namespace {
@@ -58,14 +59,7 @@ TEST(PrometheusClientTest, UnreachableServerNamesUrlAndQuery) {
 class PrometheusMutualTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("meshtwin_prometheus_tls_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    CertsInitOptions init;
-    init.dir = dir_.string();
-    init.nodes = 1;
-    ASSERT_TRUE(InitCertsDir(init).ok());
+    dir_ = testing::FreshCertsDir("prometheus_tls", 1);
     // A client certificate from another CA.
     absl::StatusOr<KeyAndCertificate> other_ca = MakeCertificateAuthority("other CA");
     ASSERT_TRUE(other_ca.ok());

@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "absl/strings/str_cat.h"
+
 namespace meshtwin {
 namespace {
 
@@ -76,6 +78,37 @@ History ForecastPipeline::CurrentHistory() const {
   h.start_unix = epoch_ + history_start_;
   h.events = events_;
   return h;
+}
+
+absl::Status ForecastPipeline::Warm(const std::vector<double>& values, Seconds step) {
+  if (!(step > 0)) return absl::InvalidArgumentError("history step: expected > 0");
+  const double ratio = step_ / step;
+  const auto per_sample = static_cast<std::size_t>(std::llround(ratio));
+  if (per_sample < 1 || std::fabs(ratio - static_cast<double>(per_sample)) > 1e-6) {
+    return absl::InvalidArgumentError(absl::StrCat("history step ", step, " s: the model's step (",
+                                                   step_, " s) must be a multiple of it"));
+  }
+  if (!history_.empty() || bucket_filled_ > 0) {
+    return absl::FailedPreconditionError("history: the pipeline has data already");
+  }
+  // Whole model steps only, aligned so that the last one ends at 0.
+  const std::size_t samples = values.size() / per_sample;
+  const std::size_t skip = values.size() - samples * per_sample;
+  for (std::size_t k = 0; k < samples; ++k) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < per_sample; ++i) {
+      const double v = values[skip + k * per_sample + i];
+      if (std::isfinite(v)) {
+        sum += v;
+        ++n;
+      }
+    }
+    if (history_.empty()) history_start_ = -static_cast<double>(samples - k) * step_;
+    AddSample(n > 0 ? sum / static_cast<double>(n) : std::nan(""),
+              -static_cast<double>(samples - k - 1) * step_);
+  }
+  return absl::OkStatus();
 }
 
 Forecast ForecastPipeline::Predict(const Observation& obs) {

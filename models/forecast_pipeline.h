@@ -83,6 +83,13 @@ class ForecastPipeline : public ForecastSource {
   // with horizons relative to obs.now (empty until enough history).
   Forecast Predict(const Observation& obs) override;
 
+  // Demand from before run time 0 (a live mesh's recent series when the twin
+  // forks from it): `values` every `step` seconds, the last one ending at run
+  // time 0; NaN is a missing reading. Averaged into the model's step (which
+  // must be a multiple of `step`); a named model fits on it once it reaches
+  // the warm-up length. Call before the first Predict.
+  absl::Status Warm(const std::vector<double>& values, Seconds step);
+
   // An event that became known while running (absolute times): used from the
   // next forecast on, like the ones given at construction.
   void AddEvent(Event event) { events_.push_back(std::move(event)); }

@@ -474,6 +474,7 @@ void RecordForecasts(const ForecastPipeline& p, const Trace& trace, Seconds dura
   f.horizons = p.horizons();
   const Seconds step = p.step();
   for (const ForecastRecord& rec : p.records()) {
+    if (rec.origin < 0) continue;  // made while warming on history before the run
     f.time.push_back(rec.origin);
     for (std::size_t i = 0; i < f.horizons.size(); ++i) {
       f.p10.push_back(rec.p10[i]);
@@ -685,6 +686,13 @@ absl::StatusOr<ResultsData> RunSimulation(const Scenario& scenario, const Trace&
   }
   if (scenario.forecast.enabled) {
     MESHTWIN_ASSIGN_OR_RETURN(st.forecasts, MakeForecastPipeline(scenario, trace));
+    if (!options.history.empty()) {
+      if (absl::Status warm = st.forecasts->Warm(options.history, options.history_step);
+          !warm.ok()) {
+        return absl::InvalidArgumentError(scenario.source +
+                                          ": forecast: " + std::string(warm.message()));
+      }
+    }
   }
 
   // Nodes are single aggregated CPUs (see BuildPlatform), which lets SimGrid

@@ -33,6 +33,12 @@ struct SimulationOptions {
   static constexpr int kAutoSnapshots = -1;
   static constexpr double kSnapshotBudget = 2e6;
   int node_snapshot_every = kAutoSnapshots;
+  // Demand from before run time 0, requests/s every `history_step` seconds,
+  // the last sample ending at 0 (NaN: no reading): the forecaster warms up
+  // on it before the first tick. How `simulate --from-live` forks a live
+  // mesh without replaying its past.
+  std::vector<double> history;
+  Seconds history_step = 0;
 };
 
 // The snapshot interval kAutoSnapshots gives for `scenario`, in ticks (>= 1).

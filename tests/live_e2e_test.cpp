@@ -5,7 +5,8 @@
 // launch. Checks, in order:
 //   1. one manager leads and brings the pool to its minimum (3 agents);
 //   2. the launch, announced through the leader's webhook 20 s ahead, is
-//      provisioned for before it starts (predictive policy, event magnitude);
+//      provisioned for before it starts (predictive policy, event magnitude),
+//      and the standby knows of it too (events are shared through etcd);
 //   3. SIGKILL of the leader: the standby leads within lease TTL + 2 s, and
 //      no tick's actions are ever applied by both;
 //   4. SIGKILL of an agent: the new leader replaces it;
@@ -374,6 +375,10 @@ TEST_F(LiveEndToEnd, ScalesAheadOfAnEventHandsOverAndHealsOverMutualTls) {
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }
+  // The standby learns of it too (replicas share events through etcd): it
+  // must still know about the launch if it takes over.
+  EXPECT_TRUE(WaitUntil([&] { return ManagerMetric(1, "meshtwin_manager_events_total") == 1; }, 5))
+      << managers_[1]->Log();
   ASSERT_TRUE(WaitUntil([&] { return UnixNow() > event_start_ + 2; }, kEventLead + 5));
   double scaled_at = 0;
   int scaled_to = 0;
@@ -449,6 +454,28 @@ TEST_F(LiveEndToEnd, ScalesAheadOfAnEventHandsOverAndHealsOverMutualTls) {
     }
   }
 
+  // 6. The twin fork: the leader's mesh, simulated two minutes ahead.
+  {
+    const std::string cmd = std::string(MESHTWIN_BINARY) +
+                            " simulate --from-live 127.0.0.1:" + std::to_string(grpc_port_[0]) +
+                            " --tls-dir " + dir_.string() + " --horizon 2m --json --out " +
+                            (dir_ / "fork.h5").string() + " 2>&1";
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    const int status = ::pclose(pipe);
+    ASSERT_EQ(status, 0) << output;
+    EXPECT_TRUE(fs::exists(dir_ / "fork.h5")) << output;
+    const std::size_t brace = output.rfind("\n{");
+    ASSERT_NE(brace, std::string::npos) << output;
+    const nlohmann::json summary = nlohmann::json::parse(output.substr(brace + 1));
+    // It starts from the live fleet (>= the pool's minimum of 3) and runs 2 min.
+    EXPECT_GE(summary.value("peak_nodes", 0), 3) << output;
+    EXPECT_GT(summary.value("node_hours", 0.0), 0.0) << output;
+  }
+
   // No tick's plan was applied twice, by one manager or both.
   std::set<std::int64_t> applied_ticks;
   for (const LoggedDecision& d : AllDecisions()) {
@@ -458,7 +485,7 @@ TEST_F(LiveEndToEnd, ScalesAheadOfAnEventHandsOverAndHealsOverMutualTls) {
     EXPECT_TRUE(applied_ticks.insert(d.tick).second) << "tick " << d.tick << " applied twice";
   }
 
-  // 6. Certificates: none, another CA's, an expired one: refused.
+  // 7. Certificates: none, another CA's, an expired one: refused.
   grpc::SslCredentialsOptions none;
   none.pem_root_certs = ca_.cert_pem;
   EXPECT_EQ(TryRegister(0, none, "client").error_code(), grpc::StatusCode::UNAVAILABLE);
