@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "live_bridge/agent_registry_client.h"
+#include "live_bridge/dht_peer.h"
 #include "live_bridge/metrics_http.h"
 #include "live_bridge/prometheus_text.h"
 
@@ -157,6 +158,9 @@ absl::Status Agent::Run() {
       }
     }
     next_manager = (next_manager + managers.size() - 1) % managers.size();
+    if (!config.dht_protocol.empty() && !dht_ && !reply->dht_bootstrap.empty()) {
+      StartDht(reply->dht_bootstrap.front());
+    }
     spdlog::info("registered with {} at {}; heartbeat every {}s", reply->manager_id, manager,
                  interval);
     absl::Status stream =
@@ -193,9 +197,12 @@ absl::Status Agent::Run() {
     (void)(*client)->StopHeartbeats(2);
   }
 
-  // Shut down (or a fatal error): no more commands, then the workload.
+  // Shut down (or a fatal error): no more commands or records, leave the
+  // DHT gracefully (its values move to their next owners), then the workload.
   Shutdown();
   if (commands_thread_.joinable()) commands_thread_.join();
+  if (dht_thread_.joinable()) dht_thread_.join();
+  if (dht_) dht_->Stop();
   workload_.Stop(config.workload_grace);
   {
     std::lock_guard lock(mu_);
@@ -321,6 +328,54 @@ absl::Status Agent::SwitchRole(const std::string& role, Seconds grace) {
   return started;
 }
 
+void Agent::StartDht(const std::string& bootstrap) {
+  const AgentConfig& config = options_.config;
+  DhtPeerOptions o;
+  o.protocol = config.dht_protocol;
+  o.listen = config.dht_listen;
+  o.tls = config.tls;
+  o.bootstrap = bootstrap;
+  o.name = config.node_id;
+  absl::StatusOr<std::unique_ptr<DhtPeer>> peer = DhtPeer::Start(o);
+  if (!peer.ok()) {
+    // Not fatal: the node serves without advertising; the next registration retries.
+    spdlog::warn("dht: cannot join through {}: {}", bootstrap, ErrorText(peer.status()));
+    return;
+  }
+  dht_ = *std::move(peer);
+  dht_thread_ = std::thread([this] { PublishLoop(); });
+}
+
+void Agent::PublishLoop() {
+  const AgentConfig& config = options_.config;
+  do {
+    dht::CapabilityRecord record = ToCapabilityRecord(capabilities_);
+    record.node = dht_->id();
+    record.name = config.node_id;
+    record.software = config.software;
+    record.roles.clear();
+    for (const auto& [name, argv] : config.roles) record.roles.push_back(name);
+    {
+      std::lock_guard lock(mu_);
+      record.role = status_.role;
+      record.load = last_load_ ? std::clamp(last_load_->cpu_utilization, 0.0, 1.0) : 0.0;
+      status_.dht_joined = dht_->joined();
+    }
+    record.spare_cores = record.cores * (1 - record.load);
+    record.spare_memory_gb = record.memory_gb;
+    if (record.role.empty()) continue;
+    // Under the class a manager reads: role:<role>.
+    absl::StatusOr<dht::OpResult> put = dht_->Put(
+        dht::ClassKey("role:" + record.role), dht::EncodeCapabilityRecord(record), config.dht_ttl);
+    std::lock_guard lock(mu_);
+    if (put.ok() && put->ok) {
+      ++status_.dht_publishes;
+    } else {
+      ++status_.dht_publish_failures;
+    }
+  } while (SleepFor(config.dht_refresh));
+}
+
 AgentStatus Agent::Status() const {
   std::lock_guard lock(mu_);
   AgentStatus s = status_;
@@ -351,6 +406,7 @@ AgentRegistration Agent::MakeRegistration() const {
     r.role = status_.role;
   }
   r.metrics_address = config.metrics_host + ":" + std::to_string(metrics_port());
+  if (dht_) r.dht_address = dht_->endpoint();
   r.agent_version = options_.agent_version;
   return r;
 }

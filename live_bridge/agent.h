@@ -29,6 +29,7 @@
 namespace meshtwin::live {
 
 class AgentClient;
+class DhtPeer;
 class MetricsHttpServer;
 
 struct AgentOptions {
@@ -53,6 +54,9 @@ struct AgentStatus {
   std::uint64_t commands_failed = 0;   // carried out, but could not be done
   std::uint64_t commands_ignored = 0;  // a sequence number already seen
   std::uint64_t commands_fenced = 0;   // from a leader older than one already obeyed
+  bool dht_joined = false;             // its DHT node is in the mesh's DHT
+  std::uint64_t dht_publishes = 0;     // capability records put
+  std::uint64_t dht_publish_failures = 0;
   std::uint64_t last_command_seq = 0;
   Seconds heartbeat_interval = 0;
 };
@@ -99,12 +103,18 @@ class Agent {
   AgentHeartbeat MakeHeartbeat(const HostLoad& load, Seconds window) const;
   // Sleeps up to `seconds` or until Shutdown; false once shut down.
   bool SleepFor(Seconds seconds);
+  // Joins the mesh's DHT through `bootstrap` and starts re-publishing the
+  // capability record every dht_refresh (on dht_thread_).
+  void StartDht(const std::string& bootstrap);
+  void PublishLoop();
 
   const AgentOptions options_;
   HostCapabilities capabilities_;
   WorkloadSupervisor workload_;
   std::unique_ptr<MetricsHttpServer> metrics_;
   std::thread commands_thread_;
+  std::unique_ptr<DhtPeer> dht_;  // set and reset by Run's thread only
+  std::thread dht_thread_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

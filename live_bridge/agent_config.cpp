@@ -57,7 +57,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std:
   }
   MESHTWIN_ASSIGN_OR_RETURN(
       Section s, Section::Open(r, top,
-                               {"node", "manager", "managers", "tls", "heartbeat", "metrics",
+                               {"node", "manager", "managers", "tls", "heartbeat", "metrics", "dht",
                                 "workload", "roles", "role", "software"}));
   const std::filesystem::path base = std::filesystem::path(source).parent_path();
   AgentConfig c;
@@ -104,6 +104,32 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(const std::string& text, const std:
         return r.Fail(*listen, absl::StrCat("expected address:port (port 0: any free one), got ",
                                             scenario_yaml::Describe(listen->node)));
       }
+    }
+  }
+  if (const Item* item = s.Find("dht")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section d,
+                              Section::Open(r, *item, {"protocol", "listen", "refresh", "ttl"}));
+    MESHTWIN_RETURN_IF_ERROR(RequiredString(r, d, "protocol", &c.dht_protocol));
+    if (c.dht_protocol != "chord" && c.dht_protocol != "kademlia") {
+      return r.Fail(*d.Find("protocol"), absl::StrCat("expected chord or kademlia, got ",
+                                                      scenario_yaml::Shorten(c.dht_protocol)));
+    }
+    if (const Item* listen = d.Find("listen")) {
+      MESHTWIN_RETURN_IF_ERROR(ReadString(r, *listen, &c.dht_listen));
+      std::string host;
+      int port = 0;
+      if (!SplitHostPort(c.dht_listen, 0, &host, &port)) {
+        return r.Fail(*listen, absl::StrCat("expected address:port (port 0: any free one), got ",
+                                            scenario_yaml::Describe(listen->node)));
+      }
+    }
+    MESHTWIN_RETURN_IF_ERROR(d.Duration("refresh", Above(0), &c.dht_refresh));
+    MESHTWIN_RETURN_IF_ERROR(d.Duration("ttl", Above(0), &c.dht_ttl));
+    if (c.dht_ttl <= c.dht_refresh) {
+      return d.FailAgainst(
+          "ttl", {"refresh"},
+          absl::StrCat("expected more than refresh (", scenario_yaml::FormatDuration(c.dht_refresh),
+                       "): a record must outlive a refresh"));
     }
   }
   if (const Item* item = s.Find("workload")) {

@@ -5,6 +5,9 @@
 //   tls: {ca: certs/ca.crt, cert: certs/agent-0.crt, key: certs/agent-0.key, refresh: 60s}
 //   heartbeat: {interval: 5s}
 //   metrics: {listen: 127.0.0.1:9464}   # served over mutual TLS with the agent's certificate
+//   dht: {protocol: chord, listen: 127.0.0.1:0, refresh: 30s, ttl: 90s}
+//                                  # optional: publish the node's capability record in
+//                                  # the mesh's DHT, joined through the manager
 //   workload: {grace: 10s, restart_backoff: 1s, restart_backoff_max: 30s}
 //   roles:
 //     web: ["python3", "-m", "http.server", "8080"]
@@ -43,6 +46,13 @@ struct AgentConfig {
   std::map<std::string, std::vector<std::string>> roles;  // role -> command line
   std::string role;                                       // initial role ("": none)
   std::vector<std::string> software;
+  // The DHT (over gRPC, mutual TLS): "" for none, else chord or kademlia.
+  // The agent joins through the bootstrap its manager names at registration
+  // and re-publishes its capability record under role:<role> every refresh.
+  std::string dht_protocol;
+  std::string dht_listen = "127.0.0.1:0";
+  Seconds dht_refresh = 30;
+  Seconds dht_ttl = 90;
 };
 
 // Parses a config from text; `source` names it in messages and anchors

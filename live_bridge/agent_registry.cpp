@@ -196,6 +196,13 @@ class AgentRegistry::Impl final : public v1::AgentService::CallbackService {
   std::map<std::string, Agent> agents_;
   bool accepting_ = true;
   std::string standby_note_;
+  std::vector<std::string> dht_bootstrap_ = options_.dht_bootstrap;
+
+ public:
+  void SetDhtBootstrap(std::vector<std::string> endpoints) {
+    std::lock_guard lock(mu_);
+    dht_bootstrap_ = std::move(endpoints);
+  }
 };
 
 // One agent's heartbeat stream: samples in, commands out. Deletes itself when
@@ -343,6 +350,12 @@ grpc::ServerUnaryReactor* AgentRegistry::Impl::Register(grpc::CallbackServerCont
   }
   response->set_manager_id(options_.manager_id);
   response->set_heartbeat_interval_s(options_.heartbeat_interval);
+  {
+    std::lock_guard lock(mu_);
+    for (const std::string& endpoint : dht_bootstrap_) {
+      response->add_dht_bootstrap()->set_endpoint(endpoint);
+    }
+  }
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -433,5 +446,8 @@ void AgentRegistry::SetAccepting(bool accepting, std::string note) {
   impl_->SetAccepting(accepting, std::move(note));
 }
 bool AgentRegistry::Remove(const std::string& node_id) { return impl_->Remove(node_id); }
+void AgentRegistry::SetDhtBootstrap(std::vector<std::string> endpoints) {
+  impl_->SetDhtBootstrap(std::move(endpoints));
+}
 
 }  // namespace meshtwin::live

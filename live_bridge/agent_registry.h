@@ -72,7 +72,8 @@ struct AgentRegistration {
 struct RegistrationReply {
   std::string manager_id;
   Seconds heartbeat_interval = 1;
-  std::string assigned_role;  // empty: keep the current one
+  std::string assigned_role;               // empty: keep the current one
+  std::vector<std::string> dht_bootstrap;  // DhtService endpoints to join the mesh's DHT through
 };
 
 // One heartbeat, as an agent sends it.
@@ -128,6 +129,9 @@ struct AgentRegistryOptions {
   // registry's lock), with the wall-clock (CLOCK_REALTIME) time it was
   // applied: for measuring how long heartbeats take to land. Must be thread-safe.
   std::function<void(const AgentHeartbeat&, double applied_unix)> on_heartbeat = nullptr;
+  // DhtService endpoints given to every agent at registration (the
+  // manager's own DHT node): agents join the mesh's DHT through them.
+  std::vector<std::string> dht_bootstrap = {};
 };
 
 // Thread-safe: gRPC's threads call in, the control loop reads snapshots and
@@ -156,6 +160,9 @@ class AgentRegistry {
   // open streams end at their next heartbeat, and the fleet is forgotten, so
   // agents move on to the leader. Accepting again starts from no agents.
   void SetAccepting(bool accepting, std::string note = {});
+
+  // Replaces options.dht_bootstrap for registrations from now on.
+  void SetDhtBootstrap(std::vector<std::string> endpoints);
 
   // Forgets a node (replaced or scaled in): its stream ends at its next
   // heartbeat. False if it was not registered.

@@ -171,6 +171,9 @@ absl::StatusOr<RegistrationReply> AgentClient::Register(const AgentRegistration&
   reply.manager_id = response.manager_id();
   reply.heartbeat_interval = response.heartbeat_interval_s();
   reply.assigned_role = response.assigned_role();
+  for (const v1::DhtContact& c : response.dht_bootstrap()) {
+    if (!c.endpoint().empty()) reply.dht_bootstrap.push_back(c.endpoint());
+  }
   return reply;
 }
 

@@ -21,6 +21,7 @@
 #include "datasets/events.h"
 #include "live_bridge/agent_registry.h"
 #include "live_bridge/decision_log.h"
+#include "live_bridge/dht_peer.h"
 #include "live_bridge/etcd_client.h"
 #include "live_bridge/event_intake.h"
 #include "live_bridge/leader_election.h"
@@ -33,6 +34,7 @@
 #include "models/forecast_pipeline.h"
 #include "policies/composite_policy.h"
 #include "policies/remediation_policy.h"
+#include "twin/dht/capability.h"
 
 namespace meshtwin::live {
 namespace {
@@ -79,6 +81,19 @@ class Manager::Impl {
   // over knows what the leader was told.
   void TakeEvents(double now_unix);
   void UseEvent(const Event& e, const std::string& id, const std::string& via, double now_unix);
+  // Reads every role's capability records from the DHT: the nodes it finds.
+  // A replica that finds none while agents report DHT nodes (it was a
+  // standby, its node alone on a ring of its own) joins again through one.
+  void ReadDht(const std::vector<AgentRecord>& agents);
+  DhtPeerOptions DhtOptions(std::string bootstrap) const {
+    DhtPeerOptions o;
+    o.protocol = config_.dht_protocol;
+    o.listen = config_.dht_listen;
+    o.tls = config_.tls;
+    o.name = config_.id;
+    o.bootstrap = std::move(bootstrap);
+    return o;
+  }
   bool Leading(std::int64_t* fence) const;
   Observation Observe(double now_unix, const std::vector<AgentRecord>& agents, double demand);
   // NaN when Prometheus is configured but has no answer for the interval.
@@ -115,6 +130,8 @@ class Manager::Impl {
   std::unique_ptr<EventFileFollower> follower_;
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<LeaderElection> election_;
+  std::unique_ptr<DhtPeer> dht_;
+  double last_dht_join_ = 0;  // steady clock
   std::unique_ptr<DecisionLog> log_;
   std::unique_ptr<Provisioner> provisioner_;
   std::unique_ptr<Policy> policy_;
@@ -158,10 +175,6 @@ absl::Status Manager::Impl::Init() {
   // Run time 0 of the policy and forecaster: the start, on the tick grid.
   epoch_unix_ = std::floor(UnixNow() / config_.interval) * config_.interval;
 
-  registry_owned_ = std::make_unique<AgentRegistry>(AgentRegistryOptions{
-      .manager_id = config_.id, .heartbeat_interval = config_.heartbeat_interval});
-  registry_ptr_ = registry_owned_.get();
-
   MESHTWIN_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, MakePolicy(s, Trace{}));
   // Live, the loop always heals: a silent agent is a failed node. A scenario
   // with a faults section already composes remediation (its detection keys).
@@ -198,6 +211,17 @@ absl::Status Manager::Impl::Init() {
 }
 
 absl::Status Manager::Impl::Start() {
+  // The mesh's DHT: this replica's node seeds it (agents join through it,
+  // named at registration) and reads the agents' capability records.
+  AgentRegistryOptions registry_options;
+  registry_options.manager_id = config_.id;
+  registry_options.heartbeat_interval = config_.heartbeat_interval;
+  if (!config_.dht_protocol.empty()) {
+    MESHTWIN_ASSIGN_OR_RETURN(dht_, DhtPeer::Start(DhtOptions("")));
+    registry_options.dht_bootstrap = {dht_->endpoint()};
+  }
+  registry_owned_ = std::make_unique<AgentRegistry>(registry_options);
+  registry_ptr_ = registry_owned_.get();
   LiveServerOptions server_options;
   server_options.address = config_.listen;
   server_options.tls = config_.tls;
@@ -257,6 +281,43 @@ void Manager::Impl::UseEvent(const Event& e, const std::string& id, const std::s
   }
   std::lock_guard lock(status_mu_);
   ++status_.events;
+}
+
+void Manager::Impl::ReadDht(const std::vector<AgentRecord>& agents) {
+  std::vector<std::string> roles;
+  for (const RoleSpec& r : scenario().roles) roles.push_back(r.name);
+  if (roles.empty()) roles.push_back(RoleName(-1));
+  std::set<std::string> found;
+  for (const std::string& role : roles) {
+    absl::StatusOr<dht::OpResult> got =
+        dht_->Get(dht::ClassKey("role:" + role), std::min<Seconds>(1, config_.interval / 2));
+    if (!got.ok() || !got->ok) continue;
+    for (const dht::StoredValue& v : got->values) {
+      absl::StatusOr<dht::CapabilityRecord> record = dht::DecodeCapabilityRecord(v.data);
+      // A record left under a class its node no longer holds says so itself.
+      if (record.ok() && record->role == role) found.insert(record->name);
+    }
+  }
+  if (found.empty() && SteadyNow() - last_dht_join_ > 10) {
+    for (const AgentRecord& a : agents) {
+      const std::string& through = a.registration.dht_address;
+      if (through.empty() || through == dht_->endpoint()) continue;
+      absl::StatusOr<std::unique_ptr<DhtPeer>> peer = DhtPeer::Start(DhtOptions(through));
+      last_dht_join_ = SteadyNow();
+      if (!peer.ok()) {
+        spdlog::warn("dht: cannot join the agents' DHT through {}: {}", through,
+                     ErrorText(peer.status()));
+        break;
+      }
+      spdlog::info("dht: joined the agents' DHT through {} ({})", through, a.registration.node_id);
+      dht_->Stop();
+      dht_ = *std::move(peer);
+      registry_ptr_->SetDhtBootstrap({dht_->endpoint()});
+      break;
+    }
+  }
+  std::lock_guard lock(status_mu_);
+  status_.dht_nodes = static_cast<int>(found.size());
 }
 
 void Manager::Impl::TakeEvents(double now_unix) {
@@ -474,6 +535,7 @@ Observation Manager::Impl::Observe(double now_unix, const std::vector<AgentRecor
 void Manager::Impl::Tick(double now_unix) {
   const std::vector<AgentRecord> agents = registry_ptr_->Snapshot();
   TakeEvents(now_unix);
+  if (dht_) ReadDht(agents);
 
   // An unanswered query is no sample for the forecaster (a zero would teach
   // it a dip that never happened); the policy keeps the last demand it knew
@@ -876,6 +938,11 @@ absl::StatusOr<std::string> Manager::Impl::RenderMetrics() const {
     MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_manager_actions_total",
                                        "Actions by kind and outcome.", l, static_cast<double>(n)));
   }
+  if (!config_.dht_protocol.empty()) {
+    MESHTWIN_RETURN_IF_ERROR(w.Gauge("meshtwin_manager_dht_nodes",
+                                     "Nodes whose capability record the DHT returned last tick.",
+                                     me, s.dht_nodes));
+  }
   MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_manager_events_total", "Global events received.", me,
                                      static_cast<double>(s.events)));
   return w.Render();
@@ -884,6 +951,7 @@ absl::StatusOr<std::string> Manager::Impl::RenderMetrics() const {
 void Manager::Impl::Shutdown() {
   if (election_) election_->Stop();  // resign first: a standby takes over at once
   if (follower_) follower_->Stop();
+  if (dht_) dht_->Stop();
   if (http_) http_->Stop();
   if (server_) server_->Shutdown(1);
 }

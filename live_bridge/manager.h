@@ -53,6 +53,7 @@ struct ManagerStatus {
   std::uint64_t events = 0;  // global events received
   std::uint64_t elections_won = 0;
   int agents = 0;  // registered
+  int dht_nodes = 0;  // whose capability record the DHT returned last tick (with a dht section)
   int ready = 0;   // of which ready
   double demand_rps = 0;
   double capacity_rps = 0;

@@ -144,8 +144,8 @@ absl::StatusOr<ManagerConfig> ParseManagerConfig(const std::string& text,
       Section s,
       Section::Open(r, top,
                     {"id", "listen", "tls", "http", "interval", "heartbeat", "scenario", "policy",
-                     "demand", "etcd", "decision_log", "events", "prometheus_sd", "role", "drain",
-                     "takeover_grace", "duration", "actuator"}));
+                     "demand", "etcd", "dht", "decision_log", "events", "prometheus_sd", "role",
+                     "drain", "takeover_grace", "duration", "actuator"}));
   const std::filesystem::path base = std::filesystem::path(source).parent_path();
   ManagerConfig c;
   c.source = source;
@@ -183,6 +183,17 @@ absl::StatusOr<ManagerConfig> ParseManagerConfig(const std::string& text,
     }
     MESHTWIN_RETURN_IF_ERROR(e.Duration("lease_ttl", scenario_yaml::Closed(2, 600), &c.lease_ttl));
   }
+  if (const Item* item = s.Find("dht")) {
+    MESHTWIN_ASSIGN_OR_RETURN(Section d, Section::Open(r, *item, {"protocol", "listen"}));
+    MESHTWIN_RETURN_IF_ERROR(
+        RequiredString(r, d, "protocol", "chord or kademlia", &c.dht_protocol));
+    if (c.dht_protocol != "chord" && c.dht_protocol != "kademlia") {
+      return r.Fail(*d.Find("protocol"), absl::StrCat("expected chord or kademlia, got ",
+                                                      scenario_yaml::Shorten(c.dht_protocol)));
+    }
+    MESHTWIN_RETURN_IF_ERROR(config::HostPort(r, d, "listen", false, &c.dht_listen));
+    if (c.dht_listen.empty()) c.dht_listen = "127.0.0.1:0";
+  }
   MESHTWIN_RETURN_IF_ERROR(
       RequiredString(r, s, "decision_log", "a file (append-only)", &c.decision_log));
   c.decision_log = Resolve(base, c.decision_log);
@@ -201,6 +212,7 @@ absl::StatusOr<ManagerConfig> ParseManagerConfig(const std::string& text,
   if (c.actuator == "process") {
     c.process.ca_cert = c.tls.files.ca_cert;
     c.process.heartbeat_interval = c.heartbeat_interval;
+    c.process.dht_protocol = c.dht_protocol;
     if (c.process.managers.empty()) c.process.managers = {c.listen};
   }
 

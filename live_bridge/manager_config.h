@@ -16,6 +16,8 @@
 //     endpoint: https://127.0.0.1:2379
 //     key: /meshtwin/leader
 //     lease_ttl: 5s
+//   dht: {protocol: chord, listen: 127.0.0.1:0}   # optional: the mesh's DHT; the manager
+//                                     # seeds it and reads the agents' capability records
 //   decision_log: decisions.jsonl     # append-only, fsynced
 //   events: {file: events.jsonl, keywords: keywords.yaml}   # both optional
 //   prometheus_sd: agents.json        # optional: agents' /metrics for Prometheus' file_sd
@@ -66,6 +68,9 @@ struct ManagerConfig {
   std::string etcd_endpoint;  // "": a single replica, always the leader (fence 0)
   std::string election_key = "/meshtwin/leader";
   Seconds lease_ttl = 5;
+
+  std::string dht_protocol;  // "": no DHT; chord | kademlia
+  std::string dht_listen = "127.0.0.1:0";
 
   std::string decision_log;  // required
   std::string events_file;   // "": none followed

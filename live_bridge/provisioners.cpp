@@ -377,6 +377,10 @@ absl::StatusOr<std::string> ProcessLauncher::StartNode(const std::string& id,
   absl::StrAppend(&yaml, "heartbeat: {interval: ", FormatSeconds(options_.heartbeat_interval),
                   "}\n");
   absl::StrAppend(&yaml, "metrics: {listen: \"127.0.0.1:0\"}\n");
+  if (!options_.dht_protocol.empty()) {
+    absl::StrAppend(&yaml, "dht: {protocol: ", options_.dht_protocol,
+                    ", listen: \"127.0.0.1:0\"}\n");
+  }
   if (!options_.roles.empty()) {
     yaml += "roles:\n";
     for (const auto& [name, argv] : options_.roles) {

@@ -70,6 +70,9 @@ struct ProcessLauncherOptions {
   // Ids are PREFIX-fFENCE-tTICK-K: unique across leaders and ticks, and K
   // counts on past ids already in work_dir within one tick.
   std::string node_prefix = "node";
+  // "chord" or "kademlia": the agents join the mesh's DHT (through the
+  // manager's node, named at registration) and publish their records there.
+  std::string dht_protocol;
 };
 
 // Starts each new node as `agent_binary agent --config WORK_DIR/NODE.yaml`,

@@ -3,7 +3,8 @@
 // and the agents), two `meshtwin manager` processes, the agents they start
 // as processes, and a load generator that follows a trace with an announced
 // launch. Checks, in order:
-//   1. one manager leads and brings the pool to its minimum (3 agents);
+//   1. one manager leads and brings the pool to its minimum (3 agents), which
+//      join the mesh's DHT (Chord over gRPC) and publish their records there;
 //   2. the launch, announced through the leader's webhook 20 s ahead, is
 //      provisioned for before it starts (predictive policy, event magnitude),
 //      and the standby knows of it too (events are shared through etcd);
@@ -280,6 +281,7 @@ class LiveEndToEnd : public ::testing::Test {
         << "demand: {prometheus: 'https://127.0.0.1:" << prometheus_port_
         << "', query: 'sum(irate(meshtwin_loadgen_requests_total[5s]))', timeout: 2s}\n"
         << "etcd: {endpoint: '" << etcd << "', lease_ttl: " << kLeaseTtl << "s}\n"
+        << "dht: {protocol: chord}\n"
         << "decision_log: decisions-" << i << ".jsonl\nprometheus_sd: agents.json\n"
         << "takeover_grace: 2s\n"
         << "actuator:\n  kind: process\n  process:\n    binary: " << MESHTWIN_BINARY
@@ -358,6 +360,10 @@ TEST_F(LiveEndToEnd, ScalesAheadOfAnEventHandsOverAndHealsOverMutualTls) {
       << managers_[1]->Log();
   ASSERT_TRUE(WaitUntil([&] { return ManagerMetric(0, "meshtwin_manager_ready_nodes") >= 3; }, 30))
       << managers_[0]->Log();
+  // The agents joined the mesh's DHT (Chord over gRPC, through the leader's
+  // node) and the leader finds their capability records there.
+  EXPECT_TRUE(WaitUntil([&] { return ManagerMetric(0, "meshtwin_manager_dht_nodes") >= 3; }, 20))
+      << managers_[0]->Log();
   // The demand reaches the leader through Prometheus (it scrapes the load generator).
   ASSERT_TRUE(WaitUntil(
       [&] { return std::fabs(ManagerMetric(0, "meshtwin_manager_demand_rps") - kBase) < 15; }, 30))
@@ -404,6 +410,9 @@ TEST_F(LiveEndToEnd, ScalesAheadOfAnEventHandsOverAndHealsOverMutualTls) {
   const double handover = std::chrono::duration<double>(Clock::now() - killed).count();
   std::cerr << "handover after SIGKILL of the leader: " << handover << " s\n";
   EXPECT_GT(ManagerMetric(1, "meshtwin_manager_fence"), 0);
+  // The new leader's DHT node joins the agents' ring and finds them too.
+  EXPECT_TRUE(WaitUntil([&] { return ManagerMetric(1, "meshtwin_manager_dht_nodes") >= 3; }, 20))
+      << managers_[1]->Log();
 
   // 4. SIGKILL an agent: the new leader replaces it.
   ASSERT_TRUE(WaitUntil([&] { return ManagerMetric(1, "meshtwin_manager_agents") >= 6; }, 15))
