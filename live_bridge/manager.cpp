@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -84,7 +85,10 @@ class Manager::Impl {
   // Reads every role's capability records from the DHT: the nodes it finds.
   // A replica that finds none while agents report DHT nodes (it was a
   // standby, its node alone on a ring of its own) joins again through one.
-  void ReadDht(const std::vector<AgentRecord>& agents);
+  void ReadDht();
+  // Runs ReadDht every interval (at least 1 s) off the control loop: a
+  // lookup may wait out RPC timeouts while the ring repairs itself.
+  void DhtReaderLoop();
   DhtPeerOptions DhtOptions(std::string bootstrap) const {
     DhtPeerOptions o;
     o.protocol = config_.dht_protocol;
@@ -130,8 +134,12 @@ class Manager::Impl {
   std::unique_ptr<EventFileFollower> follower_;
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<LeaderElection> election_;
-  std::unique_ptr<DhtPeer> dht_;
-  double last_dht_join_ = 0;  // steady clock
+  std::unique_ptr<DhtPeer> dht_;  // used and replaced by the reader thread once started
+  double last_dht_join_ = 0;      // steady clock
+  std::thread dht_reader_;
+  std::mutex dht_mu_;
+  std::condition_variable dht_cv_;
+  bool dht_stop_ = false;
   std::unique_ptr<DecisionLog> log_;
   std::unique_ptr<Provisioner> provisioner_;
   std::unique_ptr<Policy> policy_;
@@ -222,6 +230,7 @@ absl::Status Manager::Impl::Start() {
   }
   registry_owned_ = std::make_unique<AgentRegistry>(registry_options);
   registry_ptr_ = registry_owned_.get();
+  if (dht_) dht_reader_ = std::thread([this] { DhtReaderLoop(); });
   LiveServerOptions server_options;
   server_options.address = config_.listen;
   server_options.tls = config_.tls;
@@ -283,23 +292,37 @@ void Manager::Impl::UseEvent(const Event& e, const std::string& id, const std::s
   ++status_.events;
 }
 
-void Manager::Impl::ReadDht(const std::vector<AgentRecord>& agents) {
+void Manager::Impl::DhtReaderLoop() {
+  const auto period = std::chrono::duration<double>(std::max<Seconds>(1, config_.interval));
+  std::unique_lock lock(dht_mu_);
+  while (!dht_cv_.wait_for(lock, period, [this] { return dht_stop_; })) {
+    lock.unlock();
+    ReadDht();
+    lock.lock();
+  }
+}
+
+void Manager::Impl::ReadDht() {
   std::vector<std::string> roles;
   for (const RoleSpec& r : scenario().roles) roles.push_back(r.name);
   if (roles.empty()) roles.push_back(RoleName(-1));
   std::set<std::string> found;
+  bool answered = true;  // every read came back (empty answers included)
   for (const std::string& role : roles) {
-    absl::StatusOr<dht::OpResult> got =
-        dht_->Get(dht::ClassKey("role:" + role), std::min<Seconds>(1, config_.interval / 2));
-    if (!got.ok() || !got->ok) continue;
+    absl::StatusOr<dht::OpResult> got = dht_->Get(dht::ClassKey("role:" + role), 5);
+    if (!got.ok() || !got->ok) {
+      answered = false;
+      continue;
+    }
     for (const dht::StoredValue& v : got->values) {
       absl::StatusOr<dht::CapabilityRecord> record = dht::DecodeCapabilityRecord(v.data);
       // A record left under a class its node no longer holds says so itself.
       if (record.ok() && record->role == role) found.insert(record->name);
     }
   }
-  if (found.empty() && SteadyNow() - last_dht_join_ > 10) {
-    for (const AgentRecord& a : agents) {
+  // Alone on a ring of its own: the reads answer at once, and empty.
+  if (answered && found.empty() && SteadyNow() - last_dht_join_ > 10) {
+    for (const AgentRecord& a : registry_ptr_->Snapshot()) {
       const std::string& through = a.registration.dht_address;
       if (through.empty() || through == dht_->endpoint()) continue;
       absl::StatusOr<std::unique_ptr<DhtPeer>> peer = DhtPeer::Start(DhtOptions(through));
@@ -535,7 +558,6 @@ Observation Manager::Impl::Observe(double now_unix, const std::vector<AgentRecor
 void Manager::Impl::Tick(double now_unix) {
   const std::vector<AgentRecord> agents = registry_ptr_->Snapshot();
   TakeEvents(now_unix);
-  if (dht_) ReadDht(agents);
 
   // An unanswered query is no sample for the forecaster (a zero would teach
   // it a dip that never happened); the policy keeps the last demand it knew
@@ -951,6 +973,12 @@ absl::StatusOr<std::string> Manager::Impl::RenderMetrics() const {
 void Manager::Impl::Shutdown() {
   if (election_) election_->Stop();  // resign first: a standby takes over at once
   if (follower_) follower_->Stop();
+  {
+    std::lock_guard lock(dht_mu_);
+    dht_stop_ = true;
+  }
+  dht_cv_.notify_all();
+  if (dht_reader_.joinable()) dht_reader_.join();
   if (dht_) dht_->Stop();
   if (http_) http_->Stop();
   if (server_) server_->Shutdown(1);
