@@ -66,6 +66,7 @@ absl::Status Agent::Start() {
   // Scraped over mutual TLS with the agent's own certificate, like everything
   // else the bridge serves: Prometheus presents a client certificate.
   metrics_options.tls = options_.config.tls.files;
+  metrics_options.tls_refresh = options_.config.tls.refresh_interval_s;
   MESHTWIN_ASSIGN_OR_RETURN(
       metrics_, MetricsHttpServer::Start(metrics_options, [this] { return RenderMetrics(); }));
   commands_thread_ = std::thread([this] { CommandLoop(); });

@@ -247,6 +247,7 @@ absl::Status Manager::Impl::Start() {
     http.bind_address = config_.http_listen.substr(0, colon);
     http.port = std::stoi(config_.http_listen.substr(colon + 1));
     http.tls = config_.tls.files;
+    http.tls_refresh = config_.tls.refresh_interval_s;
     http.routes.push_back(intake_->WebhookRoute("/events"));
     MESHTWIN_ASSIGN_OR_RETURN(
         http_, MetricsHttpServer::Start(std::move(http), [this] { return RenderMetrics(); }));

@@ -2,11 +2,14 @@
 
 #include <httplib.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -27,11 +30,132 @@ std::string OpenSslError() {
   return text;
 }
 
+// Certificate rotation without a restart, as gRPC's file-watching provider
+// does for the bridge's gRPC servers: at most every `refresh` seconds a
+// handshake looks at the files' modification times; when they changed and
+// the new set passes CheckTlsFiles (key matches, signed by the CA, valid
+// now), later handshakes present the new certificate and verify clients
+// against the new CA. A half-written or inconsistent set is logged and the
+// previous one kept.
+class RotatingTls {
+ public:
+  RotatingTls(TlsFiles files, Seconds refresh) : files_(std::move(files)), refresh_(refresh) {}
+  ~RotatingTls() { Release(); }
+  RotatingTls(const RotatingTls&) = delete;
+  RotatingTls& operator=(const RotatingTls&) = delete;
+
+  absl::Status Load() {
+    std::lock_guard lock(mu_);
+    return LoadLocked();
+  }
+
+  // SSL_CTX_set_cert_cb: installs the current set on this connection.
+  static int OnHandshake(SSL* ssl, void* arg) {
+    return static_cast<RotatingTls*>(arg)->Install(ssl) ? 1 : 0;
+  }
+
+ private:
+  using Stamp = std::filesystem::file_time_type;
+
+  std::vector<Stamp> Stamps() const {
+    std::vector<Stamp> out;
+    for (const std::string* f : {&files_.cert, &files_.key, &files_.ca_cert}) {
+      std::error_code ec;
+      out.push_back(std::filesystem::last_write_time(*f, ec));
+    }
+    return out;
+  }
+
+  absl::Status LoadLocked() {
+    MESHTWIN_RETURN_IF_ERROR(CheckTlsFiles(files_));
+    const std::vector<Stamp> stamps = Stamps();
+    X509* cert = nullptr;
+    STACK_OF(X509)* chain = sk_X509_new_null();
+    EVP_PKEY* key = nullptr;
+    X509_STORE* store = X509_STORE_new();
+    bool ok = chain != nullptr && store != nullptr;
+    if (ok) {
+      BIO* bio = BIO_new_file(files_.cert.c_str(), "r");
+      ok = bio != nullptr && (cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) != nullptr;
+      while (ok) {  // the rest of the file: intermediate certificates
+        X509* extra = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+        if (extra == nullptr) break;
+        sk_X509_push(chain, extra);
+      }
+      ERR_clear_error();  // the end of the file reads as an error
+      BIO_free(bio);
+    }
+    if (ok) {
+      BIO* bio = BIO_new_file(files_.key.c_str(), "r");
+      ok = bio != nullptr &&
+           (key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr)) != nullptr;
+      BIO_free(bio);
+    }
+    ok = ok && X509_STORE_load_file(store, files_.ca_cert.c_str()) == 1;
+    if (!ok) {
+      const std::string why = OpenSslError();
+      X509_free(cert);
+      sk_X509_pop_free(chain, X509_free);
+      EVP_PKEY_free(key);
+      X509_STORE_free(store);
+      return absl::InvalidArgumentError("metrics server: TLS files " + files_.cert + ", " +
+                                        files_.key + ", " + files_.ca_cert + ": " + why);
+    }
+    Release();
+    cert_ = cert;
+    chain_ = chain;
+    key_ = key;
+    store_ = store;
+    stamps_ = stamps;
+    return absl::OkStatus();
+  }
+
+  bool Install(SSL* ssl) {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_check_ >= std::chrono::duration<double>(refresh_)) {
+      last_check_ = now;
+      if (Stamps() != stamps_) {
+        if (absl::Status st = LoadLocked(); !st.ok()) {
+          spdlog::warn("{}; keeping the certificates in use", ErrorText(st));
+          stamps_ = Stamps();  // not again until they change once more
+        } else {
+          spdlog::info("metrics server: certificate {} reloaded", files_.cert);
+        }
+      }
+    }
+    return SSL_use_certificate(ssl, cert_) == 1 && SSL_set1_chain(ssl, chain_) == 1 &&
+           SSL_use_PrivateKey(ssl, key_) == 1 && SSL_set1_verify_cert_store(ssl, store_) == 1;
+  }
+
+  void Release() {
+    X509_free(cert_);
+    sk_X509_pop_free(chain_, X509_free);
+    EVP_PKEY_free(key_);
+    X509_STORE_free(store_);
+    cert_ = nullptr;
+    chain_ = nullptr;
+    key_ = nullptr;
+    store_ = nullptr;
+  }
+
+  const TlsFiles files_;
+  const Seconds refresh_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point last_check_ = std::chrono::steady_clock::now();
+  std::vector<Stamp> stamps_;
+  X509* cert_ = nullptr;
+  STACK_OF(X509) * chain_ = nullptr;
+  EVP_PKEY* key_ = nullptr;
+  X509_STORE* store_ = nullptr;
+};
+
 // Server side of mutual TLS on an httplib context. httplib's own
 // file-path constructor would also verify clients, but it allows TLS 1.1 and
 // reports no reason when a file is refused; this keeps the floor at TLS 1.2
 // (as gRPC's) and keeps the reason for the error message.
-bool SetUpMutualTls(SSL_CTX& ctx, const TlsFiles& files, std::string* error) {
+bool SetUpMutualTls(SSL_CTX& ctx, const TlsFiles& files, RotatingTls* rotating,
+                    std::string* error) {
   auto fail = [&](const std::string& what) {
     *error = what + ": " + OpenSslError();
     return false;
@@ -56,6 +180,8 @@ bool SetUpMutualTls(SSL_CTX& ctx, const TlsFiles& files, std::string* error) {
   if (names == nullptr) return fail(files.ca_cert + ": cannot read the CA's name");
   SSL_CTX_set_client_CA_list(&ctx, names);  // takes ownership
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  // Each handshake then takes the newest certificate, key and CA.
+  SSL_CTX_set_cert_cb(&ctx, &RotatingTls::OnHandshake, rotating);
   return true;
 }
 
@@ -112,6 +238,8 @@ struct MetricsHttpServer::Impl {
   MetricsServerOptions options;
   MetricsRenderer render;
   std::mutex render_mutex;  // one scrape renders at a time
+  std::unique_ptr<RotatingTls>
+      rotating;  // before server: handshakes use it until the server is gone
   std::unique_ptr<httplib::Server> server;
   std::thread thread;
   std::atomic<bool> listening_done{false};
@@ -171,8 +299,10 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     MESHTWIN_RETURN_IF_ERROR(CheckTlsFiles(*self->options.tls));
     std::string error;
     const TlsFiles files = *self->options.tls;
+    self->rotating = std::make_unique<RotatingTls>(files, self->options.tls_refresh);
+    MESHTWIN_RETURN_IF_ERROR(self->rotating->Load());
     auto server = std::make_unique<httplib::SSLServer>(
-        [&](SSL_CTX& ctx) { return SetUpMutualTls(ctx, files, &error); });
+        [&](SSL_CTX& ctx) { return SetUpMutualTls(ctx, files, self->rotating.get(), &error); });
     if (!server->is_valid()) {
       return absl::InvalidArgumentError("metrics server: TLS: " +
                                         (error.empty() ? "cannot make an OpenSSL context" : error));

@@ -28,6 +28,7 @@
 
 #include "live_bridge/tls.h"
 #include "twin/status.h"
+#include "twin/types.h"
 
 namespace meshtwin::live {
 
@@ -65,9 +66,12 @@ struct MetricsServerOptions {
   // Set: HTTPS that requires and verifies a client certificate signed by
   // tls->ca_cert, served with tls->cert and tls->key (checked first with
   // CheckTlsFiles). The live bridge's commands always set it; unset (plain
-  // HTTP) remains for unit tests and callers that predate it. The files are
-  // read once, at Start: a rotated certificate is served after a restart.
+  // HTTP) remains for unit tests and callers that predate it. Rotated files
+  // are picked up without a restart (tls_refresh).
   std::optional<TlsFiles> tls;
+  // With tls: how often (at most) a handshake checks whether the files
+  // changed; a new consistent set is used from then on, without a restart.
+  Seconds tls_refresh = 60;
   std::vector<HttpRoute> routes;         // extra endpoints besides `path`
   std::size_t max_body_bytes = 1 << 20;  // larger request bodies are refused (413)
 };

@@ -188,6 +188,52 @@ TEST_F(MetricsHttpsTest, ServesAClientWithACertificateAndTellsRoutesWhoItIs) {
   EXPECT_EQ(res->body, "client sent hello");
 }
 
+// The files are re-read without a restart: a whole new CA, server and
+// client certificate written in place are in use from the next handshake
+// (the old client is refused, the new one served); a broken set is refused
+// and the one in use kept.
+TEST_F(MetricsHttpsTest, RotatedCertificatesAreUsedWithoutARestart) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir_ / "old");
+  for (const char* f : {"ca.crt", "client.crt", "client.key"}) {
+    fs::copy_file(dir_ / f, dir_ / "old" / f);
+  }
+  MetricsServerOptions options = HttpsOptions();
+  options.tls_refresh = 0;  // look at the files on every handshake
+  auto server = MetricsHttpServer::Start(options, [] { return std::string("up 1\n"); });
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  auto scrape = [&](const fs::path& dir) {
+    const TlsFiles who = TlsFiles::InDir(dir.string(), "client");
+    httplib::Result res = Client(port, &who, who.ca_cert)->Get("/metrics");
+    return res && res->status == 200;
+  };
+  EXPECT_TRUE(scrape(dir_ / "old"));
+
+  absl::StatusOr<KeyAndCertificate> ca = MakeCertificateAuthority("rotated CA");
+  ASSERT_TRUE(ca.ok());
+  CertificateSpec spec;
+  spec.common_name = "manager";
+  spec.ip_addresses = {"127.0.0.1"};
+  absl::StatusOr<KeyAndCertificate> server_cert = IssueCertificate(*ca, spec);
+  spec.common_name = "client";
+  absl::StatusOr<KeyAndCertificate> client_cert = IssueCertificate(*ca, spec);
+  ASSERT_TRUE(server_cert.ok() && client_cert.ok());
+  fs::create_directories(dir_ / "new");
+  ASSERT_TRUE(WriteKeyAndCertificate((dir_ / "new").string(), "ca", {"", ca->cert_pem}).ok());
+  ASSERT_TRUE(WriteKeyAndCertificate((dir_ / "new").string(), "client", *client_cert).ok());
+  ASSERT_TRUE(WriteKeyAndCertificate(dir_.string(), "ca", {"", ca->cert_pem}).ok());
+  ASSERT_TRUE(WriteKeyAndCertificate(dir_.string(), "manager", *server_cert).ok());
+  EXPECT_TRUE(scrape(dir_ / "new"));
+  EXPECT_FALSE(scrape(dir_ / "old"));
+
+  // A certificate its key does not match: refused, the rotated set kept.
+  absl::StatusOr<KeyAndCertificate> stray = IssueCertificate(*ca, spec);
+  ASSERT_TRUE(stray.ok());
+  ASSERT_TRUE(WriteKeyAndCertificate(dir_.string(), "manager", {"", stray->cert_pem}).ok());
+  EXPECT_TRUE(scrape(dir_ / "new"));
+}
+
 TEST_F(MetricsHttpsTest, RefusesClientsWithoutACertificateOrWithAForeignOne) {
   std::atomic<int> scrapes{0};
   auto server = MetricsHttpServer::Start(HttpsOptions(), [&] {
