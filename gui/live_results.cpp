@@ -135,6 +135,19 @@ void LiveResults::Reset(const live::LiveSnapshot& snapshot) {
       const double demand = snapshot.demand_history[i];
       data_.ticks.demand.back() = demand;
       data_.ticks.arrived.back() = demand * snapshot.history_step;
+      // The fleet as the manager counted it then (older managers send none).
+      if (i < snapshot.ready_history.size()) {
+        data_.ticks.nodes_ready.back() = snapshot.ready_history[i];
+      }
+      if (i < snapshot.capacity_history.size()) {
+        const double capacity = snapshot.capacity_history[i];
+        data_.ticks.capacity.back() = capacity;
+        if (std::isfinite(demand) && std::isfinite(capacity)) {
+          data_.ticks.served.back() = std::min(demand, capacity) * snapshot.history_step;
+          data_.ticks.utilization.back() =
+              capacity > 0 ? std::min(1.0, demand / capacity) : (demand > 0 ? 1.0 : 0.0);
+        }
+      }
       if (data_.roles.size() == 1) data_.ticks.demand_by_role.back() = demand;
     }
   }

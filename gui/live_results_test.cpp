@@ -153,9 +153,10 @@ TEST(LiveResultsTest, SnapshotGivesHistoryNodesEventsAndForecast) {
   EXPECT_EQ(d.ticks.time[1], kStep);
   EXPECT_EQ(d.ticks.demand[1], 1001);
   EXPECT_TRUE(std::isnan(d.ticks.demand[10]));   // no reading stays a gap in the line
-  EXPECT_TRUE(std::isnan(d.ticks.capacity[1]));  // the history has demand only
+  EXPECT_TRUE(std::isnan(d.ticks.capacity[1]));  // this manager sent demand only
   EXPECT_TRUE(std::isnan(d.ticks.dropped[1]));
   EXPECT_EQ(d.ticks.arrived[1], 1001 * kStep);
+  EXPECT_EQ(d.ticks.nodes_ready[1], 0);
 
   // The scenario text's names, in its order; names only nodes use follow.
   EXPECT_EQ(d.scenario_name, "web");
@@ -191,6 +192,26 @@ TEST(LiveResultsTest, SnapshotGivesHistoryNodesEventsAndForecast) {
   ASSERT_EQ(d.forecasts.size(), 1u);
   EXPECT_DOUBLE_EQ(d.forecasts.time[0], kHistory * kStep + 5);
   EXPECT_THAT(d.forecasts.p50, ElementsAre(2000, 2000));
+}
+
+// A manager that sends the fleet's history too: the nodes and capacity
+// plots start with the history instead of at the first live tick.
+TEST(LiveResultsTest, SnapshotFleetHistoryFillsReadyNodesAndCapacity) {
+  live::LiveSnapshot s = Snapshot();
+  for (std::size_t i = 0; i < kHistory; ++i) {
+    s.ready_history.push_back(10 + static_cast<int>(i % 3));
+    s.capacity_history.push_back(1200);
+  }
+  LiveResults live;
+  live.Reset(s);
+  const ResultsData& d = live.data();
+  ExpectConsistent(d);
+  ASSERT_EQ(d.ticks.size(), kHistory);
+  EXPECT_EQ(d.ticks.nodes_ready[1], 11);
+  EXPECT_EQ(d.ticks.capacity[1], 1200);
+  EXPECT_DOUBLE_EQ(d.ticks.served[1], 1001 * kStep);
+  EXPECT_NEAR(d.ticks.utilization[1], 1001.0 / 1200, 1e-12);
+  EXPECT_TRUE(std::isnan(d.ticks.utilization[10]));  // no demand reading there
 }
 
 TEST(LiveResultsTest, WithoutHistoryTimeStartsAtTheTickBeforeTheSnapshot) {

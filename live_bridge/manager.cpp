@@ -168,6 +168,8 @@ class Manager::Impl {
   std::map<std::string, std::pair<NodeState, std::string>> published_nodes_;
   mutable std::mutex snapshot_mu_;
   std::deque<double> demand_history_;  // one per tick, NaN: no reading
+  std::deque<int> ready_history_;      // the pool's ready nodes, per tick
+  std::deque<double> capacity_history_;
   double history_start_unix_ = 0;
   std::vector<LiveNode> last_nodes_;
   std::vector<Event> events_;
@@ -852,8 +854,12 @@ void Manager::Impl::PublishChanges(double now_unix, const std::vector<AgentRecor
   std::lock_guard lock(snapshot_mu_);
   if (demand_history_.empty()) history_start_unix_ = now_unix - config_.interval;
   demand_history_.push_back(queried);
+  ready_history_.push_back(tick.ready);
+  capacity_history_.push_back(tick.capacity_rps);
   while (demand_history_.size() > limit) {
     demand_history_.pop_front();
+    ready_history_.pop_front();
+    capacity_history_.pop_front();
     history_start_unix_ += config_.interval;
   }
   last_nodes_ = std::move(nodes);
@@ -886,8 +892,10 @@ LiveSnapshot Manager::Impl::Snapshot(Seconds history) const {
     if (demand_history_.size() > keep) first = demand_history_.size() - keep;
   }
   snap.history_start_unix = history_start_unix_ + static_cast<double>(first) * config_.interval;
-  snap.demand_history.assign(demand_history_.begin() + static_cast<std::ptrdiff_t>(first),
-                             demand_history_.end());
+  const auto from = static_cast<std::ptrdiff_t>(first);
+  snap.demand_history.assign(demand_history_.begin() + from, demand_history_.end());
+  snap.ready_history.assign(ready_history_.begin() + from, ready_history_.end());
+  snap.capacity_history.assign(capacity_history_.begin() + from, capacity_history_.end());
   return snap;
 }
 

@@ -244,6 +244,8 @@ void ToWire(const LiveSnapshot& in, v1::MeshSnapshot* out) {
   out->set_history_start_unix(in.history_start_unix);
   out->set_history_step_s(in.history_step);
   out->mutable_demand_history()->Assign(in.demand_history.begin(), in.demand_history.end());
+  out->mutable_ready_history()->Assign(in.ready_history.begin(), in.ready_history.end());
+  out->mutable_capacity_history()->Assign(in.capacity_history.begin(), in.capacity_history.end());
   ForecastToWire(in.forecast, out);
   for (const Event& e : in.events) ToWire(e, out->add_events());
 }
@@ -262,6 +264,8 @@ LiveSnapshot FromWire(const v1::MeshSnapshot& in) {
   out.history_start_unix = in.history_start_unix();
   out.history_step = in.history_step_s();
   out.demand_history.assign(in.demand_history().begin(), in.demand_history().end());
+  out.ready_history.assign(in.ready_history().begin(), in.ready_history().end());
+  out.capacity_history.assign(in.capacity_history().begin(), in.capacity_history().end());
   out.forecast = ForecastFromWire(in);
   for (const v1::GlobalEvent& e : in.events()) out.events.push_back(FromWire(e));
   return out;
@@ -326,6 +330,13 @@ absl::Status CheckSnapshot(const v1::MeshSnapshot& s) {
   if (s.demand_history_size() > 0 && s.history_step_s() <= 0) {
     return Bad("history_step_s", fmt::format("must be more than 0 with {} demand_history values",
                                              s.demand_history_size()));
+  }
+  for (const auto& [name, size] : {std::pair{"ready_history", s.ready_history_size()},
+                                   std::pair{"capacity_history", s.capacity_history_size()}}) {
+    if (size != 0 && size != s.demand_history_size()) {
+      return Bad(name, fmt::format("{} values for {} demand_history values: must be as many", size,
+                                   s.demand_history_size()));
+    }
   }
   MESHTWIN_RETURN_IF_ERROR(CheckForecast(s, ""));
   for (int i = 0; i < s.nodes_size(); ++i) {

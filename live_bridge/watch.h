@@ -56,9 +56,11 @@ struct LiveSnapshot {
   std::vector<LiveNode> nodes;
   double history_start_unix = 0;  // demand_history[i] covers [start + i*step, start + (i+1)*step)
   Seconds history_step = 0;
-  std::vector<double> demand_history;  // requests/s; NaN: no reading
-  Forecast forecast;                   // horizons relative to time_unix
-  std::vector<Event> events;           // absolute (unix) times
+  std::vector<double> demand_history;    // requests/s; NaN: no reading
+  std::vector<int> ready_history;        // the pool's ready nodes per tick (empty or as long)
+  std::vector<double> capacity_history;  // what they serve at full speed, requests/s
+  Forecast forecast;                     // horizons relative to time_unix
+  std::vector<Event> events;             // absolute (unix) times
 };
 
 // One control tick of the manager, whatever it decided.

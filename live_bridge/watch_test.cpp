@@ -324,6 +324,8 @@ TEST_F(WatchTest, SnapshotRoundTripsEveryFieldIncludingMissingReadings) {
   want.history_start_unix = 1.7e9 - 3600;
   want.history_step = 60;
   want.demand_history = {100, kNaN, 120.5, 0, kNaN};
+  want.ready_history = {3, 3, 4, 5, 5};
+  want.capacity_history = {300, 300, 400, 500, kNaN};
   want.forecast = SomeForecast();
   want.events = {Launch(1.7e9 + 600, kNaN), Launch(1.7e9 - 600, 1.7e9 + 60)};
   want.events[1].category = "news";
@@ -359,6 +361,10 @@ TEST_F(WatchTest, SnapshotRoundTripsEveryFieldIncludingMissingReadings) {
       EXPECT_EQ(got->demand_history[i], want.demand_history[i]) << "demand_history[" << i << "]";
     }
   }
+  EXPECT_EQ(got->ready_history, want.ready_history);
+  ASSERT_EQ(got->capacity_history.size(), want.capacity_history.size());
+  EXPECT_EQ(got->capacity_history[2], 400);
+  EXPECT_TRUE(std::isnan(got->capacity_history[4]));
   ExpectSameForecast(got->forecast, want.forecast);
   ASSERT_EQ(got->events.size(), want.events.size());
   for (std::size_t i = 0; i < want.events.size(); ++i)
@@ -416,6 +422,11 @@ TEST_F(WatchTest, InconsistentSnapshotIsRefusedNamingTheField) {
     EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument) << got.status();
     return std::string(got.status().message());
   };
+  LiveSnapshot short_ready = good;
+  short_ready.ready_history = {3, 3};
+  EXPECT_NE(refusal(short_ready).find("ready_history: 2 values for 3 demand_history values"),
+            std::string::npos)
+      << refusal(short_ready);
   LiveSnapshot no_step = good;
   no_step.history_step = 0;
   EXPECT_NE(refusal(no_step).find("history_step_s"), std::string::npos) << refusal(no_step);
