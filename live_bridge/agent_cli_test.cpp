@@ -126,47 +126,89 @@ TEST_F(AgentCliTest, MissingCertificateNamesTheTlsKey) {
   EXPECT_NE(r.output.find(path + ":3:1: tls: CA certificate "), std::string::npos) << r.output;
 }
 
-// The manager is unreachable (port 1): the agent keeps retrying, runs its
-// role meanwhile, and SIGTERM ends both with exit code 0.
-TEST_F(AgentCliTest, SigtermStopsTheAgentAndItsWorkload) {
-  MakeCerts();
-  const std::filesystem::path pid_file = dir_ / "workload.pid";
-  const std::string path = WriteConfig("role: web\n", "agent-0",
-                                       "roles:\n  web: [\"/bin/sh\", \"-c\", \"echo $$ > " +
-                                           pid_file.string() + "; exec sleep 1000\"]\n");
-  const std::string log = (dir_ / "agent.log").string();
-  const pid_t agent = ::fork();
-  ASSERT_GE(agent, 0);
-  if (agent == 0) {
-    std::freopen(log.c_str(), "w", stderr);
-    ::execl(MESHTWIN_BINARY, MESHTWIN_BINARY, "agent", "--config", path.c_str(), nullptr);
-    ::_exit(127);
+// An agent process running a `sleep` workload whose pid it writes to a file;
+// its manager is unreachable (port 1), so it keeps retrying meanwhile.
+struct AgentProcess {
+  pid_t agent = -1;
+  pid_t workload = -1;
+  std::string log;
+};
+
+// True once `pid` is gone: no such process, or a zombie nobody reaped yet.
+bool Gone(pid_t pid) {
+  if (::kill(pid, 0) == -1 && errno == ESRCH) return true;
+  const std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  const std::size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+class AgentProcessTest : public AgentCliTest {
+ protected:
+  // Starts `meshtwin agent` and waits for its workload (fails the test if it
+  // does not come up within 30 s).
+  AgentProcess StartAgent() {
+    MakeCerts();
+    const std::filesystem::path pid_file = dir_ / "workload.pid";
+    const std::string path = WriteConfig("role: web\n", "agent-0",
+                                         "roles:\n  web: [\"/bin/sh\", \"-c\", \"echo $$ > " +
+                                             pid_file.string() + "; exec sleep 1000\"]\n");
+    AgentProcess p;
+    p.log = (dir_ / "agent.log").string();
+    p.agent = ::fork();
+    if (p.agent == 0) {
+      std::freopen(p.log.c_str(), "w", stderr);
+      ::execl(MESHTWIN_BINARY, MESHTWIN_BINARY, "agent", "--config", path.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 1500 && p.workload <= 0; ++i) {  // up to 30 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      const std::string text = ReadText(pid_file);
+      if (!text.empty() && text.back() == '\n') p.workload = std::stoi(text);
+    }
+    EXPECT_GT(p.workload, 0) << ReadText(p.log);
+    return p;
   }
-  pid_t workload = 0;
-  for (int i = 0; i < 1500 && workload == 0; ++i) {  // up to 30 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const std::string text = ReadText(pid_file);
-    if (!text.empty() && text.back() == '\n') workload = std::stoi(text);
-  }
-  ASSERT_GT(workload, 0) << ReadText(log);
-  ASSERT_EQ(::kill(agent, SIGTERM), 0);
+};
+
+// SIGTERM ends the agent and its workload with exit code 0.
+TEST_F(AgentProcessTest, SigtermStopsTheAgentAndItsWorkload) {
+  const AgentProcess p = StartAgent();
+  ASSERT_GT(p.agent, 0);
+  ASSERT_GT(p.workload, 0);
+  ASSERT_EQ(::kill(p.agent, SIGTERM), 0);
   int status = 0;
   pid_t waited = 0;
   for (int i = 0; i < 1500 && waited == 0; ++i) {  // up to 30 s
-    waited = ::waitpid(agent, &status, WNOHANG);
+    waited = ::waitpid(p.agent, &status, WNOHANG);
     if (waited == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (waited == 0) {
-    ::kill(agent, SIGKILL);
-    ::waitpid(agent, &status, 0);
-    FAIL() << "the agent did not stop on SIGTERM\n" << ReadText(log);
+    ::kill(p.agent, SIGKILL);
+    ::waitpid(p.agent, &status, 0);
+    FAIL() << "the agent did not stop on SIGTERM\n" << ReadText(p.log);
   }
-  ASSERT_TRUE(WIFEXITED(status)) << ReadText(log);
-  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadText(log);
-  EXPECT_TRUE(::kill(workload, 0) == -1 && errno == ESRCH) << "the workload outlived the agent";
-  const std::string output = ReadText(log);
+  ASSERT_TRUE(WIFEXITED(status)) << ReadText(p.log);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << ReadText(p.log);
+  EXPECT_TRUE(Gone(p.workload)) << "the workload outlived the agent";
+  const std::string output = ReadText(p.log);
   EXPECT_NE(output.find("cannot register with 127.0.0.1:1"), std::string::npos) << output;
   EXPECT_NE(output.find("SIGTERM received"), std::string::npos) << output;
+}
+
+// A killed agent (no chance to clean up) takes its workload with it.
+TEST_F(AgentProcessTest, SigkillOfTheAgentEndsItsWorkload) {
+  const AgentProcess p = StartAgent();
+  ASSERT_GT(p.agent, 0);
+  ASSERT_GT(p.workload, 0);
+  ASSERT_EQ(::kill(p.agent, SIGKILL), 0);
+  ::waitpid(p.agent, nullptr, 0);
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {  // up to 10 s
+    gone = Gone(p.workload);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "the workload outlived a killed agent\n" << ReadText(p.log);
+  if (!gone) ::kill(p.workload, SIGKILL);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,7 @@ absl::Status WorkloadSupervisor::SpawnLocked() {
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return absl::InternalError(std::string("pipe: ") + std::strerror(errno));
   }
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;
@@ -87,6 +89,12 @@ absl::Status WorkloadSupervisor::SpawnLocked() {
     // The child of a threaded process: async-signal-safe calls only. It gets
     // its own group, and none of the agent's blocked or ignored signals.
     ::setpgid(0, 0);
+    // Dies with the agent: a crashed or killed agent leaves no workload
+    // behind to hold the node's resources (its replacement starts its own).
+    // The kernel sends this when the forking thread exits; the agent's
+    // threads that start workloads live until it stops the workload itself.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the agent died before prctl
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
