@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -489,26 +490,25 @@ absl::StatusOr<std::string> Agent::RenderMetrics() const {
   MESHTWIN_RETURN_IF_ERROR(w.Gauge("meshtwin_agent_workload_state",
                                    "1 for the workload supervisor's state.",
                                    with("state", ToString(s.workload.state)), 1));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_workload_restarts_total",
-                                     "Workload restarts after an unexpected exit.", node,
-                                     static_cast<double>(s.workload.restarts)));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_heartbeats_total", "Heartbeats sent.", node,
-                                     static_cast<double>(s.heartbeats_sent)));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_registrations_total",
-                                     "Successful registrations with the manager.", node,
-                                     static_cast<double>(s.registrations)));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_commands_applied_total",
-                                     "Manager commands carried out (once each).", node,
-                                     static_cast<double>(s.commands_applied)));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_commands_failed_total",
-                                     "Commands carried out that could not be done.", node,
-                                     static_cast<double>(s.commands_failed)));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_commands_ignored_total",
-                                     "Commands received again (a sequence already seen).", node,
-                                     static_cast<double>(s.commands_ignored)));
-  MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_agent_commands_fenced_total",
-                                     "Commands refused as coming from a deposed leader.", node,
-                                     static_cast<double>(s.commands_fenced)));
+  // The agent's counters: name, help, value.
+  const std::tuple<const char*, const char*, std::uint64_t> counters[] = {
+      {"meshtwin_agent_workload_restarts_total", "Workload restarts after an unexpected exit.",
+       s.workload.restarts},
+      {"meshtwin_agent_heartbeats_total", "Heartbeats sent.", s.heartbeats_sent},
+      {"meshtwin_agent_registrations_total", "Successful registrations with the manager.",
+       s.registrations},
+      {"meshtwin_agent_commands_applied_total", "Manager commands carried out (once each).",
+       s.commands_applied},
+      {"meshtwin_agent_commands_failed_total", "Commands carried out that could not be done.",
+       s.commands_failed},
+      {"meshtwin_agent_commands_ignored_total",
+       "Commands received again (a sequence already seen).", s.commands_ignored},
+      {"meshtwin_agent_commands_fenced_total", "Commands refused as coming from a deposed leader.",
+       s.commands_fenced},
+  };
+  for (const auto& [name, help, value] : counters) {
+    MESHTWIN_RETURN_IF_ERROR(w.Counter(name, help, node, static_cast<double>(value)));
+  }
   return w.Render();
 }
 

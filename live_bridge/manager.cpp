@@ -943,19 +943,15 @@ absl::StatusOr<std::string> Manager::Impl::RenderMetrics() const {
   for (std::size_t i = 0; i < f.horizons.size(); ++i) {
     MetricLabels l = me;
     l.emplace_back("horizon", absl::StrCat(std::llround(f.horizons[i]), "s"));
-    MetricLabels l10 = l, l50 = l, l90 = l;
-    l10.emplace_back("quantile", "0.1");
-    l50.emplace_back("quantile", "0.5");
-    l90.emplace_back("quantile", "0.9");
-    MESHTWIN_RETURN_IF_ERROR(w.Gauge("meshtwin_manager_forecast_rps",
-                                     "Forecast demand per horizon and quantile, requests/s.", l10,
-                                     f.p10[i]));
-    MESHTWIN_RETURN_IF_ERROR(w.Gauge("meshtwin_manager_forecast_rps",
-                                     "Forecast demand per horizon and quantile, requests/s.", l50,
-                                     f.p50[i]));
-    MESHTWIN_RETURN_IF_ERROR(w.Gauge("meshtwin_manager_forecast_rps",
-                                     "Forecast demand per horizon and quantile, requests/s.", l90,
-                                     f.p90[i]));
+    const std::pair<const char*, double> quantiles[] = {
+        {"0.1", f.p10[i]}, {"0.5", f.p50[i]}, {"0.9", f.p90[i]}};
+    for (const auto& [quantile, value] : quantiles) {
+      MetricLabels q = l;
+      q.emplace_back("quantile", quantile);
+      MESHTWIN_RETURN_IF_ERROR(w.Gauge("meshtwin_manager_forecast_rps",
+                                       "Forecast demand per horizon and quantile, requests/s.", q,
+                                       value));
+    }
   }
   MESHTWIN_RETURN_IF_ERROR(w.Counter("meshtwin_manager_ticks_total", "Control ticks run.", me,
                                      static_cast<double>(s.ticks)));
