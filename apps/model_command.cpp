@@ -1,5 +1,8 @@
 #include "apps/model_command.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -7,9 +10,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "apps/cli_util.h"
 #include "apps/import_flags.h"
@@ -26,9 +26,11 @@ absl::StatusOr<std::vector<Seconds>> ParseHorizons(const std::string& text) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const std::size_t comma = text.find(',', pos);
-    const std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    const std::string part =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     MESHTWIN_ASSIGN_OR_RETURN(const double h, ParseDurationFlag("--horizons", part));
-    if (h <= 0) return absl::InvalidArgumentError("--horizons: expected durations > 0, got " + part);
+    if (h <= 0)
+      return absl::InvalidArgumentError("--horizons: expected durations > 0, got " + part);
     out.push_back(h);
     if (comma == std::string::npos) break;
     pos = comma + 1;
@@ -59,7 +61,8 @@ int RunTrain(const TrainArgs& a) {
     }
   }
   absl::StatusOr<std::unique_ptr<Forecaster>> model = MakeForecaster(a.arch, options);
-  if (!model.ok()) return ReportError(absl::InvalidArgumentError("--arch: " + ErrorText(model.status())));
+  if (!model.ok())
+    return ReportError(absl::InvalidArgumentError("--arch: " + ErrorText(model.status())));
   std::vector<Event> events;
   const History history = HistoryOf(*trace, &events);
   const auto start = std::chrono::steady_clock::now();
@@ -67,8 +70,9 @@ int RunTrain(const TrainArgs& a) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (absl::Status st = (*model)->Save(a.out); !st.ok()) return ReportError(st);
-  std::printf("trained %s on %zu samples of %g s in %.1f s\nwrote %s\n", a.arch.c_str(),
-              trace->demand.size(), trace->step, seconds, a.out.c_str());
+  std::printf("trained %s on %zu samples of %g s in %.1f s (%s)\nwrote %s\n", a.arch.c_str(),
+              trace->demand.size(), trace->step, seconds, (*model)->fit_summary().c_str(),
+              a.out.c_str());
   return 0;
 }
 
@@ -85,13 +89,14 @@ std::string Pct(double ratio) {
 
 int RunBacktest(const BacktestArgs& a) {
   if (a.csv.empty() == a.trace.empty()) {
-    return ReportError(absl::InvalidArgumentError("give exactly one of --csv FILE and --trace FILE"));
+    return ReportError(
+        absl::InvalidArgumentError("give exactly one of --csv FILE and --trace FILE"));
   }
   if (absl::Status st = CheckOutputPath("--out", a.out); !st.ok()) return ReportError(st);
   BacktestOptions options = a.options;
   if (!(options.train_fraction > 0 && options.train_fraction < 1)) {
-    return ReportError(absl::InvalidArgumentError(
-        fmt::format("--train-fraction: expected a number in (0, 1), got {}", options.train_fraction)));
+    return ReportError(absl::InvalidArgumentError(fmt::format(
+        "--train-fraction: expected a number in (0, 1), got {}", options.train_fraction)));
   }
   ForecasterOptions forecaster = a.forecaster;
   if (!a.season.empty()) {
@@ -122,9 +127,9 @@ int RunBacktest(const BacktestArgs& a) {
   }
   options.fit = !from_file;
   if (from_file && (*model)->step() != trace->step) {
-    return ReportError(absl::InvalidArgumentError(fmt::format(
-        "--model {}: fitted at a {} s step, the trace has {} s (resample with --step)", a.model,
-        (*model)->step(), trace->step)));
+    return ReportError(absl::InvalidArgumentError(
+        fmt::format("--model {}: fitted at a {} s step, the trace has {} s (resample with --step)",
+                    a.model, (*model)->step(), trace->step)));
   }
   std::vector<Event> events;
   const History history = HistoryOf(*trace, &events);
@@ -163,6 +168,11 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--threads", a->options.threads, "LibTorch threads (1: bit-reproducible)")
         ->capture_default_str();
     cmd->add_flag("!--no-events", a->options.use_events, "Ignore event covariates");
+    cmd->add_option("--variant", a->options.variant,
+                    "rich (calendar inputs), lean (none, weight decay), or auto: train both and "
+                    "keep lean unless rich validates 5% better")
+        ->check(CLI::IsMember({"auto", "rich", "lean"}))
+        ->capture_default_str();
     cmd->add_option("-o,--out", a->out, "Model file to write")->required();
     a->flags.Add(cmd);
     cmd->callback([a, exit_code] { *exit_code = RunTrain(*a); });

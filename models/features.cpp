@@ -36,6 +36,7 @@ constexpr double kAfterSpan = 6 * 3600;
 
 constexpr int kCalendarWidth = 6;  // CalendarFeatures' 5 + the holiday flag
 constexpr int kLagWidth = 4;       // daily lag, weekly lag, and their availability flags
+constexpr int kRecentMeans = 2;    // means of the last 1 h and 4 h
 
 double PositiveMod(double x, double m) {
   const double r = std::fmod(x, m);
@@ -76,7 +77,7 @@ int FeatureSpec::SequenceWidth() const { return 4 + (use_calendar ? 2 : 0); }
 int FeatureSpec::StaticWidth() const {
   const int calendar = use_calendar ? kCalendarWidth : 0;
   const int events = EventWidth();
-  const int origin = 1 + kLagWidth + calendar + events;
+  const int origin = 1 + kLagWidth + (use_recent_means ? kRecentMeans : 0) + calendar + events;
   const int per_horizon = kLagWidth + calendar + 2 * events;
   return origin + per_horizon * static_cast<int>(horizon_steps.size());
 }
@@ -292,7 +293,7 @@ float FeatureBuilder::Build(std::size_t n, float* sequence, float* statics) cons
     if (!missing) carry = v;
     double lag_d = Value(i - day_steps_, n);
     if (!std::isfinite(lag_d)) lag_d = carry;
-    double lag_w = Value(i - week_steps_, n);
+    double lag_w = spec_.use_weekly ? Value(i - week_steps_, n) : kNaN;
     if (!std::isfinite(lag_w)) lag_w = lag_d;
     row[0] = static_cast<float>(carry);
     row[1] = missing ? 1.0F : 0.0F;
@@ -314,7 +315,7 @@ float FeatureBuilder::Build(std::size_t n, float* sequence, float* statics) cons
     double d = Lag(c - day_steps_, n);
     const bool has_d = std::isfinite(d);
     if (!has_d) d = anchor;
-    double wk = Lag(c - week_steps_, n);
+    double wk = spec_.use_weekly ? Lag(c - week_steps_, n) : kNaN;
     const bool has_w = std::isfinite(wk);
     if (!has_w) wk = d;
     out[0] = static_cast<float>(d);
@@ -327,6 +328,23 @@ float FeatureBuilder::Build(std::size_t n, float* sequence, float* statics) cons
   *s++ = static_cast<float>(anchor);
   write_lags(origin - 1, s);
   s += kLagWidth;
+  if (spec_.use_recent_means) {
+    // The known samples of the last hour and 4 hours (at least one sample
+    // each); none known: the anchor.
+    for (double span : {3600.0, 4 * 3600.0}) {
+      const long count = std::max(1L, std::lround(span / history_.step));
+      double sum = 0;
+      long known = 0;
+      for (long i = origin - count; i < origin; ++i) {
+        const double v = Value(i, n);
+        if (std::isfinite(v)) {
+          sum += v;
+          ++known;
+        }
+      }
+      *s++ = static_cast<float>(known > 0 ? sum / static_cast<double>(known) : anchor);
+    }
+  }
   const int event_width = spec_.EventWidth();
   if (spec_.use_calendar) {
     Calendar(t0, t0, s);

@@ -23,7 +23,8 @@
 //
 // Layout of statics (C = 6 calendar values if use_calendar, else 0;
 // E = EventWidth(): event_slots * SlotWidth() + 7 if use_events, else 0):
-//   origin:       anchor, daily lag, weekly lag, has daily, has weekly, C, E
+//   origin:       anchor, daily lag, weekly lag, has daily, has weekly,
+//                 M (mean of the last 1 h and 4 h, if use_recent_means), C, E
 //   per horizon:  daily lag, weekly lag, has daily, has weekly, C,
 //                 E at the target, E one day before the target
 // Calendar: sin/cos time of day, sin/cos time of week, weekend, holiday.
@@ -55,6 +56,15 @@ struct FeatureSpec {
   std::vector<int> horizon_steps;  // k per horizon (>= 1)
   int window = 24;                 // samples the RNN reads
   int lag_radius = 1;              // a lag is the mean of 2r+1 samples around it (noise)
+  // Weekly lags. Off when the training history is too short for most windows
+  // to have one (Fit decides): a lag never seen in training would otherwise
+  // switch on unannounced in forecasting, a week after the data began, with
+  // weights learnt while it was a copy of the daily lag.
+  bool use_weekly = true;
+  // Means of the last hour and of the last 4 hours (lean networks): the
+  // recent level over spans longer than the window, which at a 30 s step
+  // covers 12 minutes.
+  bool use_recent_means = true;
   bool use_calendar = true;
   bool use_events = true;
   int event_slots = 2;  // events described per time point (the most relevant)

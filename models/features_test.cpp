@@ -59,8 +59,11 @@ int EventWidth(const FeatureSpec& s) {
   return s.use_events ? s.event_slots * s.SlotWidth() + 7 : 0;
 }
 int CalendarWidth(const FeatureSpec& s) { return s.use_calendar ? 6 : 0; }
+int RecentWidth(const FeatureSpec& s) { return s.use_recent_means ? 2 : 0; }
+// The origin's calendar block.
+int OriginCalendar(const FeatureSpec& s) { return 5 + RecentWidth(s); }
 int HorizonBlock(const FeatureSpec& s, int j) {
-  const int origin = 5 + CalendarWidth(s) + EventWidth(s);
+  const int origin = 5 + RecentWidth(s) + CalendarWidth(s) + EventWidth(s);
   return origin + j * (4 + CalendarWidth(s) + 2 * EventWidth(s));
 }
 
@@ -108,11 +111,13 @@ TEST(FeatureWidthTest, WidthsFollowTheLayout) {
   EXPECT_EQ(spec.SlotWidth(), slot);
   const int events = 2 * slot + 7;  // two slots and the aggregate
   EXPECT_EQ(spec.EventWidth(), events);
-  EXPECT_EQ(spec.StaticWidth(), (5 + 6 + events) + 2 * (4 + 6 + 2 * events));
+  EXPECT_EQ(spec.StaticWidth(), (5 + 2 + 6 + events) + 2 * (4 + 6 + 2 * events));
   spec.use_events = false;
   spec.use_calendar = false;
   EXPECT_EQ(spec.SequenceWidth(), 4);
   EXPECT_EQ(spec.EventWidth(), 0);
+  EXPECT_EQ(spec.StaticWidth(), 5 + 2 + 2 * 4);
+  spec.use_recent_means = false;  // a format 1 model's layout
   EXPECT_EQ(spec.StaticWidth(), 5 + 2 * 4);
 }
 
@@ -146,6 +151,53 @@ TEST(FeatureLagTest, DailyAndWeeklyLagsOfOriginAndTargets) {
   float cal[5];
   CalendarFeatures(kMonday + 200.5 * kHour, cal);
   for (int i = 0; i < 5; ++i) EXPECT_FLOAT_EQ(h1[4 + i], cal[i]);
+}
+
+TEST(FeatureLagTest, RecentMeansOfTheLastHourAndFourHours) {
+  std::vector<double> v = Ramp(400);
+  History h{v, 600, kMonday, {}};  // 10-minute samples: 6 per hour, 24 per 4 hours
+  FeatureSpec spec = HourlySpec({1});
+  spec.step = 600;
+  const std::size_t n = 300;
+  auto mean_log = [&](std::size_t from, std::size_t to) {  // samples [from, to)
+    double sum = 0;
+    for (std::size_t i = from; i < to; ++i) sum += std::log1p(v[i]);
+    return static_cast<float>(sum / static_cast<double>(to - from));
+  };
+  Built b = BuildAt(spec, h, n);
+  EXPECT_FLOAT_EQ(b.statics[5], mean_log(n - 6, n));
+  EXPECT_FLOAT_EQ(b.statics[6], mean_log(n - 24, n));
+  // Missing samples are left out; nothing known in the hour: the anchor.
+  for (std::size_t i = n - 6; i < n; ++i) v[i] = kNaN;
+  b = BuildAt(spec, h, n);
+  EXPECT_FLOAT_EQ(b.anchor, std::log1p(static_cast<float>(n - 7)));
+  EXPECT_FLOAT_EQ(b.statics[5], b.anchor);
+  EXPECT_FLOAT_EQ(b.statics[6], mean_log(n - 24, n - 6));
+  // Nothing at or after the origin is read.
+  std::vector<double> future = v;
+  for (std::size_t i = n; i < future.size(); ++i) future[i] = 1e6;
+  History hf{future, 600, kMonday, {}};
+  EXPECT_EQ(BuildAt(spec, hf, n).statics, b.statics);
+}
+
+TEST(FeatureLagTest, WeeklyLagsOffGiveTheDailyOnesAndNoFlag) {
+  const std::vector<double> v = Ramp(400);
+  History h{v, kHour, kMonday, {}};
+  FeatureSpec spec = HourlySpec({1, 5});
+  spec.use_weekly = false;
+  const Built b = BuildAt(spec, h, 200);
+  const float* s = b.statics.data();
+  EXPECT_FLOAT_EQ(s[2], s[1]);  // the origin's weekly lag is its daily one
+  EXPECT_EQ(s[3], 1);
+  EXPECT_EQ(s[4], 0);
+  const float* h1 = s + HorizonBlock(spec, 0);
+  EXPECT_FLOAT_EQ(h1[1], h1[0]);
+  EXPECT_EQ(h1[3], 0);
+  // The sequence's weekly column too.
+  for (int w = 0; w < spec.window; ++w) {
+    EXPECT_FLOAT_EQ(b.sequence[static_cast<std::size_t>(w * spec.SequenceWidth() + 3)],
+                    b.sequence[static_cast<std::size_t>(w * spec.SequenceWidth() + 2)]);
+  }
 }
 
 TEST(FeatureLagTest, ShortHistoryFallsBackAndFlags) {
@@ -277,7 +329,8 @@ TEST(FeatureEventTest, HolidayFlagCoversItsDay) {
   holiday.category = "holiday";
   History h{v, kHour, kMonday, std::span<const Event>(&holiday, 1)};
   const Built b = BuildAt(spec, h, n);
-  EXPECT_EQ(b.statics[static_cast<std::size_t>(5 + 5)], 0);  // the origin (Tuesday): no holiday
+  // The origin (Tuesday): no holiday.
+  EXPECT_EQ(b.statics[static_cast<std::size_t>(OriginCalendar(spec) + 5)], 0);
   EXPECT_EQ(b.statics[static_cast<std::size_t>(HorizonBlock(spec, 0) + 4 + 5)], 0);  // Tue 08:30
   EXPECT_EQ(b.statics[static_cast<std::size_t>(HorizonBlock(spec, 1) + 4 + 5)], 1);  // Wed 03:30
 }

@@ -49,12 +49,16 @@ History HistoryOf(const Trace& trace, std::vector<Event>* events_out);
 
 struct ForecasterOptions {
   std::vector<Seconds> horizons = {300, 1800, 7200};  // 5 min, 30 min, 2 h
-  Seconds season = 0;           // seasonal period; 0 = detect (daily or weekly) from the data
+  Seconds season = 0;  // seasonal period; 0 = detect (daily or weekly) from the data
   std::uint64_t seed = 1;
-  bool use_events = true;       // LSTM/GRU: event covariates
-  int epochs = 30;              // LSTM/GRU: upper bound (early stopping ends sooner)
-  int threads = 0;              // LibTorch threads; 0 = all cores, 1 = deterministic
-  bool verbose = false;         // progress to stderr (train command)
+  bool use_events = true;  // LSTM/GRU: event covariates
+  // LSTM/GRU: "rich" (calendar inputs, freely trained), "lean" (no calendar
+  // inputs, weight decay) or "auto" (train both, keep lean unless rich
+  // validates 5 % better); models/README.md.
+  std::string variant = "auto";
+  int epochs = 30;       // LSTM/GRU: upper bound (early stopping ends sooner)
+  int threads = 0;       // LibTorch threads; 0 = all cores, 1 = deterministic
+  bool verbose = false;  // progress to stderr (train command)
 };
 
 // Adapting a fitted model to recent data after a drift alarm
@@ -100,6 +104,9 @@ class Forecaster {
       const History& history, const FineTuneOptions& options) const;
   // True when FineTuned is implemented (LSTM/GRU).
   virtual bool fine_tunable() const { return false; }
+  // What the last Fit chose, for people (a network: its variant, the
+  // candidates' validation losses and the best epoch); empty if nothing.
+  virtual std::string fit_summary() const { return {}; }
 };
 
 // A fresh forecaster by name: naive | seasonal-naive | holt-winters | lstm | gru.

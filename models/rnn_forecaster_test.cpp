@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -267,12 +268,12 @@ TEST_F(RnnFittedTest, CorruptTruncatedForeignAndOtherVersionFilesAreRefused) {
 
   // The same file claiming another format version (same length, so the
   // archive stays well-formed).
-  std::string v2 = bytes;
-  const std::size_t at = v2.find("\"format_version\":1");
+  std::string v3 = bytes;
+  const std::size_t at = v3.find("\"format_version\":2");
   ASSERT_NE(at, std::string::npos);
-  v2[at + std::string("\"format_version\":").size()] = '2';
-  const std::string other = TempPath("v2.pt");
-  WriteBytes(other, v2);
+  v3[at + std::string("\"format_version\":").size()] = '3';
+  const std::string other = TempPath("v3.pt");
+  WriteBytes(other, v3);
   absl::StatusOr<std::unique_ptr<Forecaster>> r = LoadRnnForecasterFile(other);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -311,15 +312,18 @@ TEST(RnnForecasterTest, LstmBeatsNaiveAtTwoHoursOnDailySine) {
   EXPECT_LT(m.model, 0.5 * m.naive) << "model " << m.model << " naive " << m.naive;
 }
 
-TEST(RnnForecasterTest, ShippedDefaultGruLoadsAndForecastsDiurnalWeb) {
-  // ctest sets MESHTWIN_SOURCE_DIR; run by hand, the test finds the file
-  // next to its own source.
+// A file of the source tree: ctest sets MESHTWIN_SOURCE_DIR; run by hand,
+// the test finds it from its own source's place.
+std::string SourceFile(const std::string& relative) {
   const char* src = std::getenv("MESHTWIN_SOURCE_DIR");
-  const std::string path =
-      src != nullptr
-          ? std::string(src) + "/models/data/default-gru.pt"
-          : (std::filesystem::path(__FILE__).parent_path() / "data/default-gru.pt").string();
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  return src != nullptr
+             ? std::string(src) + "/" + relative
+             : (std::filesystem::path(__FILE__).parent_path().parent_path() / relative).string();
+}
+
+// A model trained on diurnal-web at 60 s loads, and forecasts unseen data of
+// that kind well.
+void ExpectForecastsDiurnalWeb(const std::string& path) {
   absl::StatusOr<std::unique_ptr<Forecaster>> f = LoadRnnForecasterFile(path);
   ASSERT_TRUE(f.ok()) << ErrorText(f.status());
   EXPECT_EQ((*f)->name(), "gru");
@@ -339,6 +343,95 @@ TEST(RnnForecasterTest, ShippedDefaultGruLoadsAndForecastsDiurnalWeb) {
   // Over the last day it beats the last value at 2 h by far.
   const Maes m = Score(**f, h, h.values.size() - 1440, h.values.size(), 2);
   EXPECT_LT(m.model, 0.5 * m.naive) << "model " << m.model << " naive " << m.naive;
+}
+
+TEST(RnnForecasterTest, ShippedDefaultGruLoadsAndForecastsDiurnalWeb) {
+  const std::string path = SourceFile("models/data/default-gru.pt");
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  ExpectForecastsDiurnalWeb(path);
+}
+
+TEST(RnnForecasterTest, FormatOneModelsStillLoad) {
+  // The default GRU shipped before format 2 (no autoregressive part, no
+  // recent means, always weekly lags and calendar inputs).
+  const std::string path = SourceFile("tests/data/models/format1-default-gru.pt");
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found";
+  ExpectForecastsDiurnalWeb(path);
+  absl::StatusOr<std::unique_ptr<Forecaster>> f = LoadRnnForecasterFile(path);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->fit_summary().rfind("variant rich,", 0), 0U) << (*f)->fit_summary();
+}
+
+TEST(RnnForecasterTest, UnknownVariantIsInvalidArgument) {
+  ForecasterOptions o = SmallOptions();
+  o.variant = "huge";
+  const std::vector<double> v = DailySine(2);
+  const absl::Status st = MakeRnnForecaster("gru", o)->Fit(History{v, kStep, kMonday, {}});
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ErrorText(st).find("huge"), std::string::npos) << ErrorText(st);
+}
+
+// The metadata of a saved model, as the bytes of the file hold it.
+std::string SavedBytes(const Forecaster& f, const std::string& name) {
+  const std::string path = TempPath(name);
+  EXPECT_TRUE(f.Save(path).ok());
+  std::string bytes = ReadBytes(path);
+  std::filesystem::remove(path);
+  return bytes;
+}
+
+TEST(RnnForecasterTest, AutoTrainsBothVariantsAndKeepsLeanUnlessRichIsFivePercentBetter) {
+  const std::vector<double> v = DailySine(3);
+  const History h{v, kStep, kMonday, {}};
+  auto fit = [&](const std::string& variant) {
+    ForecasterOptions o = SmallOptions();
+    o.epochs = 3;
+    o.variant = variant;
+    std::unique_ptr<Forecaster> f = MakeRnnForecaster("gru", o);
+    const absl::Status st = f->Fit(h);
+    EXPECT_TRUE(st.ok()) << ErrorText(st);
+    return f;
+  };
+  const std::unique_ptr<Forecaster> lean = fit("lean");
+  const std::unique_ptr<Forecaster> rich = fit("rich");
+  const std::unique_ptr<Forecaster> chosen = fit("auto");
+  // A forced variant trains one network; its file says which, and lean has
+  // no calendar inputs.
+  EXPECT_EQ(lean->fit_summary().rfind("variant lean,", 0), 0U) << lean->fit_summary();
+  EXPECT_EQ(lean->fit_summary().find("validation loss"), std::string::npos);
+  const std::string lean_bytes = SavedBytes(*lean, "lean.pt");
+  EXPECT_NE(lean_bytes.find("\"use_calendar\":false"), std::string::npos);
+  EXPECT_NE(lean_bytes.find("\"variant\":\"lean\""), std::string::npos);
+  EXPECT_NE(SavedBytes(*rich, "rich.pt").find("\"use_calendar\":true"), std::string::npos);
+  // auto: both candidates' validation losses, and the rule.
+  double lean_loss = 0, rich_loss = 0;
+  const std::string summary = chosen->fit_summary();
+  const std::size_t at = summary.find("validation loss lean ");
+  ASSERT_NE(at, std::string::npos) << summary;
+  ASSERT_EQ(std::sscanf(summary.c_str() + at, "validation loss lean %lf rich %lf", &lean_loss,
+                        &rich_loss),
+            2)
+      << summary;
+  const std::string expected = rich_loss < 0.95 * lean_loss ? "rich" : "lean";
+  EXPECT_EQ(summary.rfind("variant " + expected + ",", 0), 0U) << summary;
+  // The chosen network is the one that variant trains alone (same seed).
+  const History full{v, kStep, kMonday, {}};
+  const std::vector<std::size_t> origins = {300, 500, v.size()};
+  ExpectSameForecasts(chosen->PredictMany(full, origins),
+                      (expected == "rich" ? rich : lean)->PredictMany(full, origins));
+}
+
+TEST(RnnForecasterTest, WeeklyLagsOnlyFromTwoWeeksOfHistory) {
+  ForecasterOptions o = SmallOptions();
+  o.epochs = 1;
+  o.variant = "lean";
+  for (int days : {6, 14}) {
+    const std::vector<double> v = DailySine(days);
+    std::unique_ptr<Forecaster> f = MakeRnnForecaster("gru", o);
+    ASSERT_TRUE(f->Fit(History{v, kStep, kMonday, {}}).ok());
+    const std::string expect = days >= 14 ? "\"use_weekly\":true" : "\"use_weekly\":false";
+    EXPECT_NE(SavedBytes(*f, "weekly.pt").find(expect), std::string::npos) << days << " days";
+  }
 }
 
 }  // namespace
