@@ -195,6 +195,10 @@ void RegisterModelCommands(CLI::App& app, int* exit_code) {
     cmd->add_option("--retrain-every", a->options.retrain_every, "Refit every N origins (0: never)")
         ->capture_default_str();
     cmd->add_option("--seed", a->forecaster.seed, "Random seed")->capture_default_str();
+    cmd->add_option("--variant", a->forecaster.variant,
+                    "For lstm/gru: rich, lean, or auto (see train --help)")
+        ->check(CLI::IsMember({"auto", "rich", "lean"}))
+        ->capture_default_str();
     cmd->add_option("--season", a->season, "Seasonal period (default: detect a day or a week)");
     cmd->add_option("-o,--out", a->out, "Forecasts CSV: timestamp,horizon_s,actual,p10,p50,p90")
         ->required();

@@ -549,10 +549,10 @@ absl::Status ReadPolicy(const Reporter& r, const Section& top, Scenario* out) {
 
 absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_interval,
                           ForecastSpec* out) {
-  MESHTWIN_ASSIGN_OR_RETURN(Section s,
-                            Section::Open(r, item,
-                                          {"model", "horizons", "step", "warmup", "retrain",
-                                           "retrain_cooldown", "retrain_window", "event_effect"}));
+  MESHTWIN_ASSIGN_OR_RETURN(
+      Section s, Section::Open(r, item,
+                               {"model", "horizons", "step", "warmup", "retrain",
+                                "retrain_cooldown", "retrain_window", "event_effect", "variant"}));
   out->enabled = true;
   const Item* model = s.Find("model");
   if (model != nullptr) MESHTWIN_RETURN_IF_ERROR(ReadString(r, *model, &out->model));
@@ -605,6 +605,18 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
     if (out->event_effect != "none" && out->event_effect != "magnitude") {
       return r.Fail(*effect,
                     absl::StrCat("expected none or magnitude, got ", Describe(effect->node)));
+    }
+  }
+  if (const Item* variant = s.Find("variant")) {
+    if (out->model != "lstm" && out->model != "gru") {
+      return s.Fail("variant",
+                    "expected no variant unless the model is lstm or gru (it chooses "
+                    "how a network is trained)");
+    }
+    MESHTWIN_RETURN_IF_ERROR(ReadString(r, *variant, &out->variant));
+    if (out->variant != "auto" && out->variant != "rich" && out->variant != "lean") {
+      return r.Fail(*variant,
+                    absl::StrCat("expected auto, rich or lean, got ", Describe(variant->node)));
     }
   }
   return absl::OkStatus();
@@ -1296,6 +1308,7 @@ absl::StatusOr<std::unique_ptr<ForecastPipeline>> MakeForecastPipeline(const Sce
   options.horizons = spec.horizons;
   options.seed = scenario.seed;
   options.threads = 1;  // bit-reproducible runs
+  options.variant = spec.variant;
   std::unique_ptr<Forecaster> model;
   std::string kind = spec.model;
   ForecastPipelineOptions po;

@@ -68,6 +68,8 @@ struct ForecastSpec {
   // was in effect at the forecast's origin. "none": events reach only the
   // networks' covariates.
   std::string event_effect = "none";
+  // lstm/gru: which network variant Fit keeps (models/README.md, "Variants").
+  std::string variant = "auto";
 };
 
 // How the manager finds capacity: `none` reads the mesh directly (a global

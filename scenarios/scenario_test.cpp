@@ -313,6 +313,14 @@ std::vector<BadCase> BadCases() {
        Base("forecast:\n  model: naive\n  event_effect: boost\n"),
        {},
        {"bad.yaml:10:17: forecast.event_effect: expected none or magnitude, got boost"}},
+      {"UnknownVariant",
+       Base("forecast:\n  model: gru\n  variant: huge\n"),
+       {},
+       {"bad.yaml:10:12: forecast.variant: expected auto, rich or lean, got huge"}},
+      {"VariantOfABaseline",
+       Base("forecast:\n  model: holt-winters\n  variant: lean\n"),
+       {},
+       {"forecast.variant: expected no variant unless the model is lstm or gru"}},
       {"ControlIntervalZero",
        Base("control_interval: 0s\n"),
        {},
@@ -698,6 +706,18 @@ TEST(OverrideTest, CreatesAbsentSectionsAndReplacesLists) {
   ASSERT_EQ(s->trace.synthetic.spikes.size(), 1u);
   EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].announced, 1800);
   EXPECT_DOUBLE_EQ(s->trace.synthetic.spikes[0].magnitude, 3);
+}
+
+TEST(ScenarioForecastTest, VariantIsReadForNetworksAndDefaultsToAuto) {
+  absl::StatusOr<Scenario> s = ParseScenario(Base("forecast:\n  model: gru\n"), "min.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->forecast.variant, "auto");
+  s = ParseScenario(Base("forecast:\n  model: lstm\n  variant: lean\n"), "min.yaml", {});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->forecast.variant, "lean");
+  s = ParseScenario(Base("forecast:\n  model: gru\n"), "min.yaml", {"forecast.variant=rich"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->forecast.variant, "rich");
 }
 
 TEST(OverrideTest, LaterOverrideWins) {
