@@ -99,6 +99,12 @@ int RunBacktest(const BacktestArgs& a) {
         "--train-fraction: expected a number in (0, 1), got {}", options.train_fraction)));
   }
   ForecasterOptions forecaster = a.forecaster;
+  if (forecaster.variant != "auto" && a.model != "lstm" && a.model != "gru") {
+    return ReportError(absl::InvalidArgumentError(
+        fmt::format("--variant: only for --model lstm or gru (a model file is already trained), "
+                    "got --model {}",
+                    a.model)));
+  }
   if (!a.season.empty()) {
     absl::StatusOr<double> season = ParseDurationFlag("--season", a.season);
     if (!season.ok()) return ReportError(season.status());

@@ -295,7 +295,7 @@ float FeatureBuilder::Build(std::size_t n, float* sequence, float* statics) cons
     if (!std::isfinite(lag_d)) lag_d = carry;
     double lag_w = spec_.use_weekly ? Value(i - week_steps_, n) : kNaN;
     if (!std::isfinite(lag_w)) lag_w = lag_d;
-    row[0] = static_cast<float>(carry);
+    row[kSequenceValueColumn] = static_cast<float>(carry);
     row[1] = missing ? 1.0F : 0.0F;
     row[2] = static_cast<float>(lag_d);
     row[3] = static_cast<float>(lag_w);
@@ -325,6 +325,7 @@ float FeatureBuilder::Build(std::size_t n, float* sequence, float* statics) cons
   };
 
   float* s = statics;
+  static_assert(kStaticAnchorColumn == 0, "the anchor is the first static");
   *s++ = static_cast<float>(anchor);
   write_lags(origin - 1, s);
   s += kLagWidth;

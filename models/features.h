@@ -63,8 +63,8 @@ struct FeatureSpec {
   bool use_weekly = true;
   // Means of the last hour and of the last 4 hours (lean networks): the
   // recent level over spans longer than the window, which at a 30 s step
-  // covers 12 minutes.
-  bool use_recent_means = true;
+  // covers 12 minutes. Off by default: the format 1 (and rich) layout.
+  bool use_recent_means = false;
   bool use_calendar = true;
   bool use_events = true;
   int event_slots = 2;  // events described per time point (the most relevant)
@@ -101,6 +101,10 @@ void CalendarFeatures(double unix_time, float* out);
 // the data they view must outlive the builder.
 // Event slots per time point: at most this many.
 inline constexpr int kMaxEventSlots = 8;
+// Where the networks find the value of each sequence row (normalised, carried
+// forward) and the anchor among the statics.
+inline constexpr int kSequenceValueColumn = 0;
+inline constexpr int kStaticAnchorColumn = 0;
 
 class FeatureBuilder {
  public:

@@ -111,14 +111,14 @@ TEST(FeatureWidthTest, WidthsFollowTheLayout) {
   EXPECT_EQ(spec.SlotWidth(), slot);
   const int events = 2 * slot + 7;  // two slots and the aggregate
   EXPECT_EQ(spec.EventWidth(), events);
+  EXPECT_EQ(spec.StaticWidth(), (5 + 6 + events) + 2 * (4 + 6 + 2 * events));
+  spec.use_recent_means = true;  // a lean network's two recent means
   EXPECT_EQ(spec.StaticWidth(), (5 + 2 + 6 + events) + 2 * (4 + 6 + 2 * events));
   spec.use_events = false;
   spec.use_calendar = false;
   EXPECT_EQ(spec.SequenceWidth(), 4);
   EXPECT_EQ(spec.EventWidth(), 0);
   EXPECT_EQ(spec.StaticWidth(), 5 + 2 + 2 * 4);
-  spec.use_recent_means = false;  // a format 1 model's layout
-  EXPECT_EQ(spec.StaticWidth(), 5 + 2 * 4);
 }
 
 TEST(FeatureLagTest, DailyAndWeeklyLagsOfOriginAndTargets) {
@@ -158,6 +158,7 @@ TEST(FeatureLagTest, RecentMeansOfTheLastHourAndFourHours) {
   History h{v, 600, kMonday, {}};  // 10-minute samples: 6 per hour, 24 per 4 hours
   FeatureSpec spec = HourlySpec({1});
   spec.step = 600;
+  spec.use_recent_means = true;
   const std::size_t n = 300;
   auto mean_log = [&](std::size_t from, std::size_t to) {  // samples [from, to)
     double sum = 0;

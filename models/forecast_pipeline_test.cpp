@@ -271,30 +271,34 @@ TEST(ForecastPipeline, AGruIsFineTunedAfterARegimeChangeAndItsErrorComesBackDown
   // little better than the old model, or worse (then it is rejected); within
   // the day one is accepted that validates at least twice as well.
   double best_ratio = 1e9;
+  Seconds first_accepted = 1e18;
   for (const RetrainRecord& x : run.retrains) {
-    if (x.accepted && x.time < change + kDay)
-      best_ratio = std::min(best_ratio, x.new_mae / x.old_mae);
+    if (!x.accepted) continue;
+    first_accepted = std::min(first_accepted, x.time);
+    if (x.time < change + kDay) best_ratio = std::min(best_ratio, x.new_mae / x.old_mae);
   }
+  EXPECT_LT(first_accepted, change + 6 * 3600) << "no retrain accepted within 6 h";
   EXPECT_LT(best_ratio, 0.5) << "no retrain within the day validated twice as well";
   // The error comes back down: while the old model's daily lags point the
   // wrong way (12-24 h after the change, when yesterday's peak is today's
   // trough) the retrained pipeline is clearly better, and on the second day
-  // its error is back within a small multiple of the old regime's (whose
-  // level was half) and below the model that was kept.
+  // its error is back near the old regime's (at twice the level) and well
+  // below the model that was kept.
   const GruRun kept = RunGruPipeline(change, 10, false);
   const double worst_run = HorizonMae(run.records, change + 12 * 3600, change + kDay, change, 0);
   const double worst_kept = HorizonMae(kept.records, change + 12 * 3600, change + kDay, change, 0);
-  EXPECT_LT(worst_run, 0.7 * worst_kept);
+  EXPECT_LT(worst_run, 0.5 * worst_kept);
   const double before = HorizonMae(run.records, change - kDay, change, change, 1);
   const double day2_run = HorizonMae(run.records, change + kDay, change + 2 * kDay, change, 1);
   const double day2_kept = HorizonMae(kept.records, change + kDay, change + 2 * kDay, change, 1);
-  EXPECT_LT(day2_run, 0.8 * day2_kept);
-  EXPECT_LT(day2_run, 4 * before);
+  EXPECT_LT(day2_run, 0.7 * day2_kept);
+  EXPECT_LT(day2_run, 1.5 * before);
   std::printf(
-      "retrains accepted within the day: best held-out ratio %.2f; 5-min MAE 12-24 h after the "
-      "change %.1f (without retraining %.1f); 30-min MAE the day before %.1f, the second day "
-      "after %.1f (without retraining %.1f)\n",
-      best_ratio, worst_run, worst_kept, before, day2_run, day2_kept);
+      "first retrain accepted %.1f h after the change; best held-out ratio within the day %.2f; "
+      "5-min MAE 12-24 h after the change %.1f (without retraining %.1f); 30-min MAE the day "
+      "before %.1f, the second day after %.1f (without retraining %.1f)\n",
+      (first_accepted - change) / 3600, best_ratio, worst_run, worst_kept, before, day2_run,
+      day2_kept);
 }
 
 }  // namespace

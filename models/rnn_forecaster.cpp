@@ -8,7 +8,8 @@
 // autoregression on the window's values (relative to the last one) joins it,
 // for the short-term pull back to the recent level of real traffic. The
 // recurrent part and the MLP learn the rest. Fit trains a rich and a lean
-// network and keeps the one that validates better (TrainingVariant).
+// network and keeps the lean one unless the rich one validates at least 5 %
+// better (TrainingVariant).
 #include "models/rnn_forecaster.h"
 
 #include <dlfcn.h>
@@ -141,8 +142,7 @@ class NetImpl : public torch::nn::Module {
           "ar", torch::nn::Linear(torch::nn::LinearOptions(window, horizons).bias(false)));
     }
     // The linear part starts at zero: an untrained network forecasts the
-    // last value, the hard baseline. Fit replaces this start with least
-    // squares (InitLinear).
+    // last value, the hard baseline, and training moves it from there.
     torch::NoGradGuard no_grad;
     skip_->weight.zero_();
     skip_->bias.zero_();
@@ -152,7 +152,8 @@ class NetImpl : public torch::nn::Module {
   // The window's values relative to the anchor (statics' first input), the
   // autoregressive part's inputs: [B, window].
   static torch::Tensor ArInputs(const torch::Tensor& sequence, const torch::Tensor& statics) {
-    return sequence.select(2, 0) - statics.select(1, 0).unsqueeze(1);
+    return sequence.select(2, kSequenceValueColumn) -
+           statics.select(1, kStaticAnchorColumn).unsqueeze(1);
   }
 
   // The linear part of p50 for every horizon: [B, horizons].
@@ -670,8 +671,10 @@ absl::StatusOr<std::unique_ptr<Forecaster>> RnnForecaster::FineTuned(
   copy->spec_ = spec_;
   copy->norm_ = norm_;
   copy->horizons_ = horizons_;
+  copy->arch_ = arch_;
   copy->variant_ = variant_;
-  copy->variant_validation_ = variant_validation_;
+  // The fine-tune chose no variant: its file and summary describe this run.
+  copy->variant_validation_.clear();
   torch::manual_seed(options_.seed);  // shapes only: the values are copied below
   copy->net_ = Net(arch_, spec_.SequenceWidth(), spec_.StaticWidth(), spec_.window,
                    static_cast<int>(spec_.horizon_steps.size()));
@@ -963,13 +966,13 @@ class MetaReader {
       return T{};
     }
   }
-  const json& Object(const json& obj, const char* key) {
+  const json& Object(const json& obj, const char* key, const char* where = "") {
     static const json kEmpty = json::object();
     const auto it = obj.find(key);
     if (it == obj.end() || !it->is_object()) {
       if (status_.ok()) {
         status_ = absl::InvalidArgumentError(
-            absl::StrCat(path_, ": model metadata lacks the object ", key));
+            absl::StrCat(path_, ": model metadata lacks the object ", where, key));
       }
       return kEmpty;
     }
@@ -1034,7 +1037,7 @@ absl::Status RnnForecaster::Restore(const std::string& path,
       variant_ = &kRich;
     }
     variant_validation_.clear();
-    const json& candidates = r.Object(training, "variant_validation");
+    const json& candidates = r.Object(training, "variant_validation", "training.");
     for (const auto& [name, loss] : candidates.items()) {
       if (!loss.is_number() && !loss.is_null()) {
         r.Fail(absl::StrCat("model metadata field training.variant_validation.", name,
@@ -1088,6 +1091,17 @@ absl::Status RnnForecaster::Restore(const std::string& path,
   net_ = Net(arch_, spec_.SequenceWidth(), spec_.StaticWidth(), spec_.window,
              static_cast<int>(horizons_.size()));
   torch::NoGradGuard no_grad;
+  // Every parameter the file holds must be one this network has: a leftover
+  // (say an autoregressive map under "autoregressive": false) would be
+  // ignored, and the model would forecast otherwise than it was saved.
+  std::vector<std::string> expected;
+  for (const auto& p : net_->named_parameters()) expected.push_back(ParamKey(p.key()));
+  for (const std::string& key : archive.keys()) {
+    if (key.rfind("param/", 0) == 0 &&
+        std::find(expected.begin(), expected.end(), key) == expected.end()) {
+      return bad(absl::StrCat("parameter ", key.substr(6), " does not belong to this network"));
+    }
+  }
   for (auto& p : net_->named_parameters()) {
     torch::Tensor t;
     const std::string key = ParamKey(p.key());

@@ -421,6 +421,75 @@ TEST(RnnForecasterTest, AutoTrainsBothVariantsAndKeepsLeanUnlessRichIsFivePercen
                       (expected == "rich" ? rich : lean)->PredictMany(full, origins));
 }
 
+// A lean network (autoregressive map, recent means) survives saving and
+// loading, and so does one fine-tuned twice (a fine-tune copies the whole
+// architecture, the autoregressive map included).
+TEST(RnnForecasterTest, LeanNetworksAndTheirFineTunesRoundTripThroughFiles) {
+  const std::vector<double> v = DailySine(4);
+  const History h{v, kStep, kMonday, {}};
+  ForecasterOptions o = SmallOptions();
+  o.epochs = 2;
+  o.variant = "lean";
+  std::unique_ptr<Forecaster> lean = MakeRnnForecaster("gru", o);
+  ASSERT_TRUE(lean->Fit(h).ok());
+  FineTuneOptions ft;
+  ft.epochs = 1;
+  ft.windows_per_epoch = 256;
+  ft.recent_from = v.size() - 60;
+  absl::StatusOr<std::unique_ptr<Forecaster>> once = lean->FineTuned(h, ft);
+  ASSERT_TRUE(once.ok()) << ErrorText(once.status());
+  absl::StatusOr<std::unique_ptr<Forecaster>> twice = (*once)->FineTuned(h, ft);
+  ASSERT_TRUE(twice.ok()) << ErrorText(twice.status());
+  const std::vector<std::size_t> origins = {200, 700, v.size()};
+  for (const Forecaster* f : {lean.get(), once->get(), twice->get()}) {
+    EXPECT_EQ(f->fit_summary().rfind("variant lean,", 0), 0U) << f->fit_summary();
+    const std::filesystem::path dir = TempPath("lean");
+    std::filesystem::create_directories(dir);
+    const std::string path = (dir / "lean.pt").string();
+    ASSERT_TRUE(f->Save(path).ok());
+    const std::string bytes = ReadBytes(path);
+    EXPECT_NE(bytes.find("\"autoregressive\":true"), std::string::npos);
+    EXPECT_NE(bytes.find("\"use_recent_means\":true"), std::string::npos);
+    absl::StatusOr<std::unique_ptr<Forecaster>> loaded = LoadRnnForecasterFile(path);
+    ASSERT_TRUE(loaded.ok()) << ErrorText(loaded.status());
+    ExpectSameForecasts(f->PredictMany(h, origins), (*loaded)->PredictMany(h, origins));
+    std::filesystem::remove_all(dir);
+  }
+  // The fine-tunes moved the network (the test would pass on copies too).
+  EXPECT_NE(lean->PredictMany(h, origins)[0].p50, (*twice)->PredictMany(h, origins)[0].p50);
+}
+
+TEST(RnnForecasterTest, AParameterTheNetworkDoesNotHaveIsRefused) {
+  // A lean file whose metadata is edited to say "no autoregressive map"
+  // while the archive still holds one (same length: the archive stays
+  // readable): the map would be ignored, so the file is refused.
+  const std::vector<double> v = DailySine(3);
+  ForecasterOptions o = SmallOptions();
+  o.epochs = 1;
+  o.variant = "lean";
+  std::unique_ptr<Forecaster> lean = MakeRnnForecaster("gru", o);
+  ASSERT_TRUE(lean->Fit(History{v, kStep, kMonday, {}}).ok());
+  std::string bytes = SavedBytes(*lean, "tampered.pt");
+  const std::string on = "\"autoregressive\":true";
+  const std::string by = "\"created_by\":\"meshtwin models/rnn_forecaster.cpp\"";
+  const std::size_t at = bytes.find(on);
+  const std::size_t at_by = bytes.find(by);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_NE(at_by, std::string::npos);
+  ASSERT_LT(at, at_by);
+  bytes.replace(at_by, by.size(), "\"created_by\":\"meshtwin models/rnn_forecaster.cp\"");
+  bytes.replace(at, on.size(), "\"autoregressive\":false");
+  const std::string path = TempPath("tampered.pt");
+  WriteBytes(path, bytes);
+  absl::StatusOr<std::unique_ptr<Forecaster>> r = LoadRnnForecasterFile(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ErrorText(r.status()).find(path), std::string::npos) << ErrorText(r.status());
+  EXPECT_NE(ErrorText(r.status()).find("ar/weight does not belong"), std::string::npos)
+      << ErrorText(r.status());
+  std::filesystem::remove(path);
+}
+
 TEST(RnnForecasterTest, WeeklyLagsOnlyFromTwoWeeksOfHistory) {
   ForecasterOptions o = SmallOptions();
   o.epochs = 1;

@@ -609,9 +609,11 @@ absl::Status ReadForecast(const Reporter& r, const Item& item, Seconds control_i
   }
   if (const Item* variant = s.Find("variant")) {
     if (out->model != "lstm" && out->model != "gru") {
-      return s.Fail("variant",
-                    "expected no variant unless the model is lstm or gru (it chooses "
-                    "how a network is trained)");
+      return s.FailAgainst(
+          "variant", {"model"},
+          absl::StrCat("expected no variant unless model is lstm or gru (it chooses how a network "
+                       "is trained; a model file is already trained), model is ",
+                       out->model));
     }
     MESHTWIN_RETURN_IF_ERROR(ReadString(r, *variant, &out->variant));
     if (out->variant != "auto" && out->variant != "rich" && out->variant != "lean") {
