@@ -5,6 +5,7 @@
 #include <numbers>
 #include <string>
 
+#include "datasets/splitmix.h"
 #include "datasets/synthetic.h"
 #include "datasets/text_util.h"
 
@@ -13,17 +14,10 @@ namespace {
 
 using text_util::Num;
 
-// SplitMix64 as a whole generator: small, fast, and fixed by this file alone.
-class SplitMix {
+// SplitMix64 with the draws the generator needs.
+class SplitMix : public SplitMix64 {
  public:
-  explicit SplitMix(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t Next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  using SplitMix64::SplitMix64;
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Unit(); }
   std::size_t Int(std::size_t lo, std::size_t hi) {  // [lo, hi]
     return lo + static_cast<std::size_t>(Unit() * static_cast<double>(hi - lo + 1));
@@ -34,9 +28,6 @@ class SplitMix {
     const double u2 = Unit();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
   }
-
- private:
-  std::uint64_t state_;
 };
 
 // The longest an anomaly of `kind` lasts, in samples (see AnomalyKind).

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "datasets/splitmix.h"
 #include "datasets/synthetic.h"
 #include "datasets/text_util.h"
 #include "datasets/timestamp.h"
@@ -36,17 +37,11 @@ double UtcMidnight(int year, unsigned month, unsigned day) {
 // generator's noise.
 class EventRng {
  public:
-  explicit EventRng(std::uint64_t seed) : state_(seed ^ 0x94D049BB133111EBULL) {}
-  double NextUnit() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return static_cast<double>(z >> 11) * 0x1.0p-53;
-  }
+  explicit EventRng(std::uint64_t seed) : mix_(seed ^ 0x94D049BB133111EBULL) {}
+  double NextUnit() { return mix_.Unit(); }
 
  private:
-  std::uint64_t state_;
+  SplitMix64 mix_;
 };
 
 // Consumer web: evening peak, slightly busier weekends, a daily digest push

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "datasets/splitmix.h"
 #include "datasets/text_util.h"
 
 namespace meshtwin {
@@ -23,23 +24,16 @@ using text_util::Num;
 constexpr double kSecondsPerDay = 86400;
 constexpr double kTwoPi = 2 * std::numbers::pi;
 
-// SplitMix64: expands the user's seed into the xoshiro state, as the xoshiro
-// authors recommend (a state of all zeros would be a fixed point).
-std::uint64_t SplitMix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 // xoshiro256** (Blackman & Vigna). Written out here rather than taken from
 // <random> so the stream is fixed by this file alone, whatever the standard
 // library: the standard pins std::mt19937_64 but not the distributions.
 class Xoshiro256 {
  public:
+  // SplitMix64 expands the user's seed into the state, as the xoshiro
+  // authors recommend (a state of all zeros would be a fixed point).
   explicit Xoshiro256(std::uint64_t seed) {
-    std::uint64_t sm = seed;
-    for (std::uint64_t& word : s_) word = SplitMix64(sm);
+    SplitMix64 sm(seed);
+    for (std::uint64_t& word : s_) word = sm.Next();
   }
 
   std::uint64_t Next() {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "datasets/splitmix.h"
 #include "models/features.h"
 
 namespace meshtwin {
@@ -79,22 +80,9 @@ constexpr std::size_t kMaxWindowsPerEpoch = 16384;
 constexpr std::size_t kMinWindows = 32;
 constexpr std::size_t kPredictChunk = 2048;
 
-// SplitMix64: the data order must not depend on the standard library's
-// distributions (which the standard leaves open).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t Next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  std::size_t Below(std::size_t n) { return static_cast<std::size_t>(Next() % n); }
-
- private:
-  std::uint64_t state_;
-};
+// The data order must not depend on the standard library's distributions
+// (which the standard leaves open).
+using Rng = SplitMix64;
 
 // OpenBLAS' own thread pool fights LibTorch's OpenMP pool for the same cores
 // (on two cores a training epoch took six times longer): LibTorch
