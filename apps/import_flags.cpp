@@ -1,9 +1,9 @@
 #include "apps/import_flags.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "apps/cli_util.h"
 #include "datasets/events.h"
@@ -20,7 +20,8 @@ void ImportFlags::Add(CLI::App* cmd) {
       ->allow_extra_args(false);
   cmd->add_flag("--no-time-col", no_time_col,
                 "Rows are consecutive samples: --start and --step give the time axis");
-  cmd->add_option("--start", start, "Time of the first row with --no-time-col (default 1970-01-01)");
+  cmd->add_option("--start", start,
+                  "Time of the first row with --no-time-col (default 1970-01-01)");
   cmd->add_option("--step", step, "Sample spacing (e.g. 60s); resamples when the data is finer");
   cmd->add_option("--agg", agg, "How samples in one step combine: sum, mean or max")
       ->capture_default_str();
@@ -30,7 +31,8 @@ void ImportFlags::Add(CLI::App* cmd) {
       ->capture_default_str();
   cmd->add_option("--scale", scale, "Multiply every value (e.g. CPU share -> requests/s)")
       ->capture_default_str();
-  cmd->add_option("--missing", missing, "Readings that mean 'no data' (e.g. --missing -1 101)")
+  cmd->add_option("--missing", missing,
+                  "A reading that means 'no data'; repeat for more (--missing -1 --missing 101)")
       ->allow_extra_args(false);
   cmd->add_option("--demand", demand, "Demand is the first value column or the sum: first|sum")
       ->capture_default_str();
@@ -74,15 +76,15 @@ absl::StatusOr<CsvImportOptions> ImportFlags::Options() const {
 
 absl::StatusOr<Trace> ImportFlags::Load(const std::string& path, ImportReport* report) const {
   if (format != "auto" && format != "csv" && format != "hdf5" && format != "prometheus-json") {
-    return absl::InvalidArgumentError("--format: expected auto, csv, hdf5 or prometheus-json, got '" +
-                                      format + "'");
+    return absl::InvalidArgumentError(
+        "--format: expected auto, csv, hdf5 or prometheus-json, got '" + format + "'");
   }
   MESHTWIN_ASSIGN_OR_RETURN(CsvImportOptions o, Options());
   std::string f = format;
   if (f == "auto") {
-    f = LooksLikeHdf5(path) ? "hdf5"
+    f = LooksLikeHdf5(path)                                  ? "hdf5"
         : std::filesystem::path(path).extension() == ".json" ? "prometheus-json"
-                                                               : "csv";
+                                                             : "csv";
   }
   absl::StatusOr<Trace> trace;
   if (f == "hdf5") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <span>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "datasets/splitmix.h"
 #include "datasets/timestamp.h"
 #include "models/baselines.h"
 
@@ -124,6 +126,9 @@ struct Accumulator {
   std::size_t naive_n = 0;
   double seasonal_model = 0, seasonal_ref = 0;  // ... and where seasonal naive has one
   std::size_t seasonal_n = 0;
+  // The pairs behind those sums, in target order (for the intervals).
+  std::vector<double> naive_pairs_model, naive_pairs_ref;
+  std::vector<double> seasonal_pairs_model, seasonal_pairs_ref;
 };
 
 double Ratio(double model, double reference, std::size_t n) {
@@ -278,6 +283,8 @@ absl::StatusOr<BacktestResult> Backtest(Forecaster& model, const History& histor
           a.naive_model += std::abs(error);
           a.naive_ref += std::abs(row.actual - r);
           a.naive_n += 1;
+          a.naive_pairs_model.push_back(std::abs(error));
+          a.naive_pairs_ref.push_back(std::abs(row.actual - r));
         }
       }
       if (!seasonal.empty()) {
@@ -285,6 +292,8 @@ absl::StatusOr<BacktestResult> Backtest(Forecaster& model, const History& histor
           a.seasonal_model += std::abs(error);
           a.seasonal_ref += std::abs(row.actual - r);
           a.seasonal_n += 1;
+          a.seasonal_pairs_model.push_back(std::abs(error));
+          a.seasonal_pairs_ref.push_back(std::abs(row.actual - r));
         }
       }
       result.rows.push_back(row);
@@ -302,12 +311,69 @@ absl::StatusOr<BacktestResult> Backtest(Forecaster& model, const History& histor
     m.smape = a.n ? a.sape / count : kNaN;
     m.mae_ratio_naive = Ratio(a.naive_model, a.naive_ref, a.naive_n);
     m.mae_ratio_seasonal_naive = Ratio(a.seasonal_model, a.seasonal_ref, a.seasonal_n);
+    m.ratio_block = RatioBlock(steps[k], a.n);
+    m.mae_ratio_naive_90 = RatioInterval(a.naive_pairs_model, a.naive_pairs_ref, m.ratio_block);
+    m.mae_ratio_seasonal_naive_90 =
+        RatioInterval(a.seasonal_pairs_model, a.seasonal_pairs_ref, m.ratio_block);
     m.pinball = a.n ? a.pinball / count : kNaN;
     m.coverage = a.n ? static_cast<double>(a.covered) / count : kNaN;
     m.mae_in_events = a.events_n ? a.events_abs / static_cast<double>(a.events_n) : kNaN;
     result.by_horizon[horizons[k]] = m;
   }
   return result;
+}
+
+Interval RatioInterval(std::span<const double> model_abs, std::span<const double> reference_abs,
+                       std::size_t block, double level, int resamples, std::uint64_t seed) {
+  Interval out;
+  const std::size_t n = std::min(model_abs.size(), reference_abs.size());
+  block = std::max<std::size_t>(1, block);
+  if (n < 2 * block || resamples < 2 || !(level > 0 && level < 1)) return out;
+  // Block sums from prefix sums: a resample costs one addition per block.
+  const std::size_t starts = n - block + 1;
+  std::vector<double> model_block(starts), reference_block(starts);
+  double sm = 0, sr = 0;
+  for (std::size_t i = 0; i < block; ++i) {
+    sm += model_abs[i];
+    sr += reference_abs[i];
+  }
+  for (std::size_t s = 0;; ++s) {
+    model_block[s] = sm;
+    reference_block[s] = sr;
+    if (s + 1 == starts) break;
+    sm += model_abs[s + block] - model_abs[s];
+    sr += reference_abs[s + block] - reference_abs[s];
+  }
+  const std::size_t blocks = (n + block - 1) / block;
+  SplitMix64 rng(seed);
+  std::vector<double> ratios;
+  ratios.reserve(static_cast<std::size_t>(resamples));
+  for (int r = 0; r < resamples; ++r) {
+    double m = 0, ref = 0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t s = rng.Below(starts);
+      m += model_block[s];
+      ref += reference_block[s];
+    }
+    if (ref > 0) ratios.push_back(m / ref);
+  }
+  if (ratios.size() < 2) return out;
+  std::sort(ratios.begin(), ratios.end());
+  // Quantiles by linear interpolation between order statistics.
+  const auto quantile = [&](double q) {
+    const double pos = q * static_cast<double>(ratios.size() - 1);
+    const std::size_t i = static_cast<std::size_t>(std::floor(pos));
+    const double f = pos - static_cast<double>(i);
+    return i + 1 < ratios.size() ? ratios[i] * (1 - f) + ratios[i + 1] * f : ratios[i];
+  };
+  out.lo = quantile((1 - level) / 2);
+  out.hi = quantile((1 + level) / 2);
+  return out;
+}
+
+std::size_t RatioBlock(std::size_t steps, std::size_t n) {
+  const auto cube_root = static_cast<std::size_t>(std::ceil(std::cbrt(static_cast<double>(n))));
+  return std::max<std::size_t>({1, 2 * steps, cube_root});
 }
 
 std::string BacktestCsv(const std::vector<BacktestRow>& rows) {

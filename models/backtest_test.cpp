@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <numbers>
+#include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -141,6 +144,9 @@ TEST(Backtest, NaiveAgainstItselfIsOne) {
     ASSERT_EQ(r->by_horizon.size(), 3u);
     for (const auto& [h, m] : r->by_horizon) {
       EXPECT_EQ(m.mae_ratio_naive, 1.0) << h;
+      EXPECT_DOUBLE_EQ(m.mae_ratio_naive_90.lo, 1.0) << h;
+      EXPECT_DOUBLE_EQ(m.mae_ratio_naive_90.hi, 1.0) << h;
+      EXPECT_EQ(m.ratio_block, RatioBlock(static_cast<std::size_t>(h / 300), m.n)) << h;
       // White noise has no season to compare against.
       EXPECT_TRUE(std::isnan(m.mae_ratio_seasonal_naive)) << h;
     }
@@ -303,6 +309,73 @@ TEST(Backtest, HoltWintersOnTenThousandPointsIsFast) {
   // Generous against a loaded machine; well under a second when idle.
   EXPECT_LT(seconds, 2.0);
   EXPECT_LT(r->by_horizon.at(7200).mae_ratio_naive, 0.5);
+}
+
+// Paired absolute errors whose mean ratio is 0.5: the model's errors are
+// |a|, the reference's |2b|, with a and b independent AR(1) series of unit
+// Gaussian shocks (phi 0 gives independent errors).
+struct Pairs {
+  std::vector<double> model, reference;
+};
+Pairs HalfRatioPairs(std::size_t n, double phi, std::uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  const auto normal = [&] {
+    const double u1 = (static_cast<double>(gen() >> 11) + 0.5) * 0x1.0p-53;
+    const double u2 = (static_cast<double>(gen() >> 11) + 0.5) * 0x1.0p-53;
+    return std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
+  };
+  Pairs p;
+  double a = normal(), b = normal();
+  for (std::size_t i = 0; i < n; ++i) {
+    a = phi * a + std::sqrt(1 - phi * phi) * normal();
+    b = phi * b + std::sqrt(1 - phi * phi) * normal();
+    p.model.push_back(std::abs(a));
+    p.reference.push_back(std::abs(2 * b));
+  }
+  return p;
+}
+
+// Share of 200 replications whose 90 % interval holds the true ratio 0.5.
+double Coverage(std::size_t n, double phi, std::size_t block) {
+  int covered = 0;
+  constexpr int kReplications = 200;
+  for (int r = 0; r < kReplications; ++r) {
+    const Pairs p = HalfRatioPairs(n, phi, 1000 + static_cast<std::uint64_t>(r));
+    const Interval i = RatioInterval(p.model, p.reference, block, 0.9, 1000, 7);
+    EXPECT_LT(i.lo, i.hi);
+    covered += i.lo <= 0.5 && 0.5 <= i.hi ? 1 : 0;
+  }
+  return static_cast<double>(covered) / kReplications;
+}
+
+TEST(RatioInterval, HoldsTheTrueRatioNinetyPercentOfTheTime) {
+  // Independent errors: single pairs are fine.
+  const double independent = Coverage(400, 0.0, 1);
+  EXPECT_GT(independent, 0.82);
+  EXPECT_LT(independent, 0.96);
+  // Correlated errors (phi 0.9: ~20 targets per independent one): blocks
+  // keep the coverage; single pairs would claim far too much certainty.
+  const double blocks = Coverage(800, 0.9, RatioBlock(15, 800));
+  EXPECT_GT(blocks, 0.78);
+  EXPECT_LT(blocks, 0.97);
+  EXPECT_LT(Coverage(800, 0.9, 1), 0.6);
+}
+
+TEST(RatioInterval, DeterministicAndNaNWithoutTwoBlocks) {
+  const Pairs p = HalfRatioPairs(300, 0.5, 3);
+  const Interval a = RatioInterval(p.model, p.reference, 10);
+  const Interval b = RatioInterval(p.model, p.reference, 10);
+  EXPECT_EQ(a.lo, b.lo);
+  EXPECT_EQ(a.hi, b.hi);
+  const double point = std::accumulate(p.model.begin(), p.model.end(), 0.0) /
+                       std::accumulate(p.reference.begin(), p.reference.end(), 0.0);
+  EXPECT_LT(a.lo, point);
+  EXPECT_GT(a.hi, point);
+  const Interval short_one =
+      RatioInterval(std::span(p.model).first(19), std::span(p.reference).first(19), 10);
+  EXPECT_TRUE(std::isnan(short_one.lo) && std::isnan(short_one.hi));
+  EXPECT_EQ(RatioBlock(6, 449), 12u);   // twice the horizon
+  EXPECT_EQ(RatioBlock(1, 5000), 18u);  // n^(1/3)
 }
 
 }  // namespace
