@@ -11,6 +11,9 @@
 //                                         generator presets and the Google 2019 and
 //                                         Alibaba 2018 traces
 //                                         (models/README.md, "Measured")
+//   bench_forecast --ceiling [--only NAME]
+//                                         in-sample ceiling of linear forecasts on
+//                                         the real traces (RunCeiling)
 //   bench_forecast --write-default-model PATH
 //                                         trains models/data/default-gru.pt
 //                                         (models/data/README.md)
@@ -27,11 +30,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <numbers>
+#include <numeric>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "datasets/csv_import.h"
 #include "datasets/presets.h"
+#include "models/backtest.h"
 #include "models/rnn_forecaster.h"
 
 namespace meshtwin {
@@ -242,9 +249,27 @@ BENCHMARK(BM_FineTune7Days)->Iterations(3)->Unit(benchmark::kSecond);
 
 // ------------------------------------------------------------------ accuracy
 
+// "0.747-0.872", or "n/a" when the interval could not be estimated.
+std::string Text(const Interval& i) {
+  if (!std::isfinite(i.lo) || !std::isfinite(i.hi)) return "n/a";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.3f-%.3f", i.lo, i.hi);
+  return buf;
+}
+
 struct Scores {
   double model = 0, last = 0, seasonal = 0;
   std::size_t n = 0;
+  // Per target, in time order: |error| of the model, the last value and seasonal naive.
+  std::vector<double> model_abs, last_abs, seasonal_abs;
+  std::size_t steps = 1;  // the horizon in steps
+
+  double Ratio() const { return model / std::min(last, seasonal); }
+  // 90 % interval of Ratio() (models/backtest.h, RatioInterval).
+  Interval RatioInterval90() const {
+    return RatioInterval(model_abs, last <= seasonal ? last_abs : seasonal_abs,
+                         RatioBlock(steps, n));
+  }
 };
 
 // MAE of p50, last value and seasonal naive (one day) at horizon j over
@@ -270,6 +295,7 @@ Scores Evaluate(const Forecaster& f, const Series& s, std::size_t from, std::siz
   }
   const std::vector<Forecast> fc = f.PredictMany(h, origins);
   Scores sc;
+  sc.steps = k;
   for (std::size_t r = 0; r < origins.size(); ++r) {
     const std::size_t n = origins[r];
     const std::size_t t = n + k - 1;
@@ -277,9 +303,12 @@ Scores Evaluate(const Forecaster& f, const Series& s, std::size_t from, std::siz
     const double last = s.values[n - 1];
     const double seasonal = s.values[t - day];
     if (!std::isfinite(last) || !std::isfinite(seasonal)) continue;
-    sc.model += std::abs(y - fc[r].p50[j]);
-    sc.last += std::abs(y - last);
-    sc.seasonal += std::abs(y - seasonal);
+    sc.model_abs.push_back(std::abs(y - fc[r].p50[j]));
+    sc.last_abs.push_back(std::abs(y - last));
+    sc.seasonal_abs.push_back(std::abs(y - seasonal));
+    sc.model += sc.model_abs.back();
+    sc.last += sc.last_abs.back();
+    sc.seasonal += sc.seasonal_abs.back();
     ++sc.n;
   }
   if (sc.n > 0) {
@@ -339,9 +368,9 @@ double ElapsedSeconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int RunAccuracy(const std::string& arch, const std::string& variant, int threads, int epochs,
-                double days, int factor, std::uint64_t seed, const std::string& only,
-                int ensemble) {
+// The accuracy data sets: the generator presets (`days` days, averaged over
+// `factor` minutes) and the real traces in ../shared/datasets; `only` picks one.
+std::vector<Series> AccuracySets(double days, int factor, const std::string& only) {
   std::vector<Series> sets;
   for (const char* p : {"diurnal-web", "weekly-business", "product-launch", "market-open"}) {
     if (only.empty() || only == p) sets.push_back(Preset(p, days, factor));
@@ -362,37 +391,60 @@ int RunAccuracy(const std::string& arch, const std::string& variant, int threads
       std::fprintf(stderr, "skipping Google 2019: %s\n", ErrorText(t.status()).c_str());
     }
   }
-  if (only.empty() || only == "alibaba2018-cpu" || only == "alibaba2018-cpu-30s") {
-    // Whole-datacenter CPU utilisation (%), 8 days. The 30 s file averaged
-    // to 300 s, leaving out its invalid readings (-1, 101) first. The trace
-    // has no dates: day 1 is put on a Monday, 2018-01-01 00:00 UTC, so its
-    // time of day is the trace's offset from midnight and its weekday
-    // features are arbitrary (8 days hold no weekly lag anyway).
+  // Alibaba 2018, whole-datacenter CPU utilisation (%), 8 days, from both
+  // of the dataset's files, which are two different samplings (their 300 s
+  // series is not the 30 s one averaged: the mean absolute difference is 4.7
+  // points and its steps are noisier): the 300 s file as it is, the 30 s file
+  // at its own step, and the 30 s file averaged to 300 s. Invalid readings
+  // (-1, 101) are missing. The trace has no dates: day 1 is put on a Monday,
+  // 2018-01-01 00:00 UTC, so its time of day is the trace's offset from
+  // midnight and its weekday features are arbitrary (8 days hold no weekly
+  // lag anyway).
+  const auto alibaba = [&](const char* file, Seconds step) -> absl::StatusOr<Trace> {
     CsvImportOptions o;
     o.no_time_col = true;
-    o.step = 30;  // without a time column: the rows' spacing
+    o.step = step;  // without a time column: the rows' spacing
     o.value_cols = {"cpu_util_percent"};
     o.missing_values = {-1, 101};
     o.start = 1514764800;
     ImportReport report;
-    const std::string path = SourceDir() +
-                             "/../shared/datasets/alibaba2018/"
-                             "machine_usage_days_1_to_8_grouped_30_seconds.csv";
-    absl::StatusOr<Trace> t = ImportCsvFile(path, o, &report);
+    return ImportCsvFile(SourceDir() + "/../shared/datasets/alibaba2018/" + file, o, &report);
+  };
+  if (only.empty() || only == "alibaba2018-cpu") {
+    absl::StatusOr<Trace> t = alibaba("machine_usage_days_1_to_8_grouped_300_seconds.csv", 300);
     if (t.ok()) {
-      // At 300 s like the Google trace, and at the file's own 30 s.
-      if (only != "alibaba2018-cpu-30s") sets.push_back(FromTrace("alibaba2018-cpu", *t, 10));
-      if (only != "alibaba2018-cpu") sets.push_back(FromTrace("alibaba2018-cpu-30s", *t, 1));
+      sets.push_back(FromTrace("alibaba2018-cpu", *t, 1));
     } else {
-      std::fprintf(stderr, "skipping Alibaba 2018: %s\n", ErrorText(t.status()).c_str());
+      std::fprintf(stderr, "skipping Alibaba 2018 (300 s): %s\n", ErrorText(t.status()).c_str());
     }
   }
+  if (only.empty() || only == "alibaba2018-cpu-30s" || only == "alibaba2018-cpu-30s-avg") {
+    absl::StatusOr<Trace> t = alibaba("machine_usage_days_1_to_8_grouped_30_seconds.csv", 30);
+    if (t.ok()) {
+      if (only != "alibaba2018-cpu-30s-avg") {
+        sets.push_back(FromTrace("alibaba2018-cpu-30s", *t, 1));
+      }
+      if (only != "alibaba2018-cpu-30s") {
+        sets.push_back(FromTrace("alibaba2018-cpu-30s-avg", *t, 10));
+      }
+    } else {
+      std::fprintf(stderr, "skipping Alibaba 2018 (30 s): %s\n", ErrorText(t.status()).c_str());
+    }
+  }
+  return sets;
+}
+
+int RunAccuracy(const std::string& arch, const std::string& variant, int threads, int epochs,
+                double days, int factor, std::uint64_t seed, const std::string& only,
+                int ensemble) {
+  const std::vector<Series> sets = AccuracySets(days, factor, only);
   std::printf(
       "%s (seed %ju, %d epochs at most), trained on the first 80%%, scored on the last 20%%"
       " (MAE of p50)\n",
       arch.c_str(), static_cast<std::uintmax_t>(seed), epochs);
-  std::printf("%-16s %5s %7s %12s %12s %12s %7s %s\n", "data", "step", "horizon", "model", "last",
-              "seasonal", "ratio", "(ratio = model / better naive; target <= 0.80)");
+  std::printf("%-23s %5s %7s %12s %12s %12s %7s %13s %s\n", "data", "step", "horizon", "model",
+              "last", "seasonal", "ratio", "90% interval",
+              "(ratio = model / better naive; target <= 0.80)");
   for (const Series& s : sets) {
     const std::size_t split = s.values.size() * 8 / 10;
     History train = s.AsHistory().Prefix(split);
@@ -406,11 +458,12 @@ int RunAccuracy(const std::string& arch, const std::string& variant, int threads
     const double fit_s = ElapsedSeconds(t0);
     for (std::size_t j = 0; j < f->horizons().size(); ++j) {
       const Scores sc = Evaluate(*f, s, split, j, false);
-      std::printf("%-16s %5.0f %6.0fm %12.5g %12.5g %12.5g %7.3f\n", s.name.c_str(), s.step,
-                  f->horizons()[j] / 60, sc.model, sc.last, sc.seasonal,
-                  sc.model / std::min(sc.last, sc.seasonal));
+      const Interval ci = sc.RatioInterval90();
+      std::printf("%-23s %5.0f %6.0fm %12.5g %12.5g %12.5g %7.3f %13s\n", s.name.c_str(), s.step,
+                  f->horizons()[j] / 60, sc.model, sc.last, sc.seasonal, sc.Ratio(),
+                  Text(ci).c_str());
     }
-    std::printf("%-16s fit %.1f s on %zu points (%s)\n", s.name.c_str(), fit_s, split,
+    std::printf("%-23s fit %.1f s on %zu points (%s)\n", s.name.c_str(), fit_s, split,
                 f->fit_summary().c_str());
     if (ensemble > 1) {
       // The mean p50 of `ensemble` networks (model seeds seed, seed+1, ...).
@@ -423,9 +476,10 @@ int RunAccuracy(const std::string& arch, const std::string& variant, int threads
       const SeedAverage avg(std::move(members));
       for (std::size_t j = 0; j < avg.horizons().size(); ++j) {
         const Scores sc = Evaluate(avg, s, split, j, false);
-        std::printf("%-16s %5.0f %6.0fm %12.5g %12.5g %12.5g %7.3f  mean p50 of %d seeds\n",
+        const Interval ci = sc.RatioInterval90();
+        std::printf("%-23s %5.0f %6.0fm %12.5g %12.5g %12.5g %7.3f %13s  mean p50 of %d seeds\n",
                     s.name.c_str(), s.step, avg.horizons()[j] / 60, sc.model, sc.last, sc.seasonal,
-                    sc.model / std::min(sc.last, sc.seasonal), ensemble);
+                    sc.Ratio(), Text(ci).c_str(), ensemble);
       }
     }
     std::fflush(stdout);
@@ -434,8 +488,8 @@ int RunAccuracy(const std::string& arch, const std::string& variant, int threads
   // Events: the same network with and without event covariates, scored on
   // the targets inside event windows of the held-out part.
   std::printf("\nevent windows (held-out targets inside [start, end) of an event): MAE\n");
-  std::printf("%-16s %7s %6s %12s %12s %7s %s\n", "data", "horizon", "n", "events", "no events",
-              "ratio", "(target <= 0.70)");
+  std::printf("%-16s %7s %6s %12s %12s %7s %13s %s\n", "data", "horizon", "n", "events",
+              "no events", "ratio", "90% interval", "(target <= 0.70)");
   for (const Series& s : sets) {
     if (s.name != "market-open" && s.name != "product-launch") continue;
     const std::size_t split = s.values.size() * 8 / 10;
@@ -456,8 +510,158 @@ int RunAccuracy(const std::string& arch, const std::string& variant, int threads
                     with->horizons()[j] / 60, "0");
         continue;
       }
-      std::printf("%-16s %6.0fm %6zu %12.5g %12.5g %7.3f\n", s.name.c_str(),
-                  with->horizons()[j] / 60, a.n, a.model, b.model, a.model / b.model);
+      // Paired on the same targets, blocks as for the other ratios.
+      const Interval ci = RatioInterval(a.model_abs, b.model_abs, RatioBlock(a.steps, a.n));
+      std::printf("%-16s %6.0fm %6zu %12.5g %12.5g %7.3f %13s\n", s.name.c_str(),
+                  with->horizons()[j] / 60, a.n, a.model, b.model, a.model / b.model,
+                  Text(ci).c_str());
+    }
+  }
+  return 0;
+}
+
+// ------------------------------------------------------------------ ceiling
+//
+// How far below the naive baselines any linear forecaster could get on a
+// series: the change from the last value to the target, fitted on the
+// scored targets themselves (in-sample: the fit sees the answers, so no
+// forecaster can match it on unseen data) by least squares and by least
+// absolute deviations (the fit that minimises MAE), on 62 inputs: the last
+// value, the 47 before it (5-minute spacing, relative to the last value), the
+// values one and two days before the target and before the origin, the means
+// of the last hour, 4 hours and day, and the target's time of day (3 sin/cos
+// pairs). If even this stays above a target ratio, the series does not hold
+// the information to reach it.
+
+// Solves a x = b for a symmetric positive definite a (n x n, row-major) by
+// Cholesky; false if a is not positive definite.
+bool SolveSpd(std::vector<double> a, std::vector<double>& b, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (std::size_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0)) return false;
+    d = std::sqrt(d);
+    a[j * n + j] = d;
+    for (std::size_t i = j + 1; i < n; ++i) {
+      double v = a[i * n + j];
+      for (std::size_t k = 0; k < j; ++k) v -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = v / d;
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {  // L y = b
+    for (std::size_t k = 0; k < i; ++k) b[i] -= a[i * n + k] * b[k];
+    b[i] /= a[i * n + i];
+  }
+  for (std::size_t i = n; i-- > 0;) {  // L^T x = y
+    for (std::size_t k = i + 1; k < n; ++k) b[i] -= a[k * n + i] * b[k];
+    b[i] /= a[i * n + i];
+  }
+  return true;
+}
+
+// Weighted least squares: minimises sum w_r (y_r - x_r . beta)^2 (rows of x
+// of width p), with a tiny ridge for inputs that happen to be collinear.
+std::vector<double> WeightedLeastSquares(const std::vector<double>& x, const std::vector<double>& y,
+                                         const std::vector<double>& w, std::size_t p) {
+  std::vector<double> a(p * p, 0), b(p, 0);
+  for (std::size_t r = 0; r < y.size(); ++r) {
+    const double* xr = &x[r * p];
+    for (std::size_t i = 0; i < p; ++i) {
+      b[i] += w[r] * xr[i] * y[r];
+      for (std::size_t j = 0; j <= i; ++j) a[i * p + j] += w[r] * xr[i] * xr[j];
+    }
+  }
+  double trace = 0;
+  for (std::size_t i = 0; i < p; ++i) trace += a[i * p + i];
+  for (std::size_t i = 0; i < p; ++i) {
+    for (std::size_t j = 0; j < i; ++j) a[j * p + i] = a[i * p + j];
+    a[i * p + i] += 1e-10 * trace / static_cast<double>(p);
+  }
+  if (!SolveSpd(std::move(a), b, p)) b.assign(p, 0);
+  return b;
+}
+
+double MeanAbsResidual(const std::vector<double>& x, const std::vector<double>& y,
+                       const std::vector<double>& beta, std::size_t p) {
+  double sum = 0;
+  for (std::size_t r = 0; r < y.size(); ++r) {
+    double fit = 0;
+    for (std::size_t i = 0; i < p; ++i) fit += x[r * p + i] * beta[i];
+    sum += std::abs(y[r] - fit);
+  }
+  return sum / static_cast<double>(y.size());
+}
+
+int RunCeiling(const std::string& only) {
+  std::printf(
+      "in-sample ceiling: linear fits of the change to the target on the scored targets "
+      "themselves (last 20%%), 62 inputs\n");
+  std::printf("%-23s %5s %7s %8s %12s %12s %12s %s\n", "data", "step", "horizon", "targets",
+              "least sq.", "least abs.", "better naive", "(ratios: MAE / better naive)");
+  constexpr std::size_t kInputs = 62;
+  for (const Series& s : AccuracySets(28, 5, only)) {
+    if (s.name.rfind("google", 0) != 0 && s.name.rfind("alibaba", 0) != 0) continue;
+    const std::span<const double> y = s.values;
+    const std::size_t stride = std::max<std::size_t>(1, std::lround(300 / s.step));
+    const std::size_t day = static_cast<std::size_t>(std::lround(kDay / s.step));
+    const std::size_t split = y.size() * 8 / 10;
+    for (const Seconds horizon : {1800.0, 7200.0}) {
+      const std::size_t k = static_cast<std::size_t>(std::lround(horizon / s.step));
+      std::vector<double> x, change, last_abs, seasonal_abs;
+      for (std::size_t t = split; t < y.size(); ++t) {
+        if (t + 1 < k || t + 1 - k < 2 * day + 2) continue;
+        const std::size_t n = t + 1 - k;  // origin: samples < n are known
+        const double a = y[n - 1];
+        std::vector<double> row = {1, a};
+        for (std::size_t l = 1; l <= 47; ++l) {
+          row.push_back(n - 1 >= l * stride ? y[n - 1 - l * stride] - a : 0.0);
+        }
+        for (std::size_t d = 1; d <= 2; ++d) {
+          row.push_back(y[t - d * day] - a);
+          row.push_back(y[n - 1 - d * day] - a);
+        }
+        for (const double span : {3600.0, 4 * 3600.0, kDay}) {
+          const std::size_t m = std::min(n, std::max<std::size_t>(1, std::lround(span / s.step)));
+          double sum = 0;
+          for (std::size_t i = n - m; i < n; ++i) sum += y[i];
+          row.push_back(sum / static_cast<double>(m) - a);
+        }
+        const double phase =
+            std::fmod(s.start_unix + (static_cast<double>(t) + 0.5) * s.step, kDay) / kDay;
+        for (int h = 1; h <= 3; ++h) {
+          row.push_back(std::sin(2 * std::numbers::pi * h * phase));
+          row.push_back(std::cos(2 * std::numbers::pi * h * phase));
+        }
+        bool finite = std::isfinite(y[t]) && std::isfinite(y[t - day]);
+        for (const double v : row) finite = finite && std::isfinite(v);
+        if (!finite) continue;
+        x.insert(x.end(), row.begin(), row.end());
+        change.push_back(y[t] - a);
+        last_abs.push_back(std::abs(y[t] - a));
+        seasonal_abs.push_back(std::abs(y[t] - y[t - day]));
+      }
+      const std::size_t rows = change.size();
+      if (rows < 4 * kInputs) continue;
+      const double naive =
+          std::min(std::accumulate(last_abs.begin(), last_abs.end(), 0.0),
+                   std::accumulate(seasonal_abs.begin(), seasonal_abs.end(), 0.0)) /
+          static_cast<double>(rows);
+      std::vector<double> w(rows, 1.0);
+      const std::vector<double> ls = WeightedLeastSquares(x, change, w, kInputs);
+      // Least absolute deviations by iteratively reweighted least squares.
+      std::vector<double> lad = ls;
+      for (int iter = 0; iter < 100; ++iter) {
+        for (std::size_t r = 0; r < rows; ++r) {
+          double fit = 0;
+          for (std::size_t i = 0; i < kInputs; ++i) fit += x[r * kInputs + i] * lad[i];
+          w[r] = 1 / std::max(std::abs(change[r] - fit), 1e-6 * naive);
+        }
+        lad = WeightedLeastSquares(x, change, w, kInputs);
+      }
+      std::printf("%-23s %5.0f %6.0fm %8zu %12.3f %12.3f %12.5g\n", s.name.c_str(), s.step,
+                  horizon / 60, rows, MeanAbsResidual(x, change, ls, kInputs) / naive,
+                  MeanAbsResidual(x, change, lad, kInputs) / naive, naive);
+      std::fflush(stdout);
     }
   }
   return 0;
@@ -493,9 +697,12 @@ int main(int argc, char** argv) {
   std::string only;
   int ensemble = 1;
   bool accuracy = false;
+  bool ceiling = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--accuracy") {
+    if (a == "--ceiling") {
+      ceiling = true;
+    } else if (a == "--accuracy") {
       accuracy = true;
     } else if (a == "--arch" && i + 1 < argc) {
       arch = argv[++i];
@@ -519,6 +726,7 @@ int main(int argc, char** argv) {
       return meshtwin::WriteDefaultModel(argv[i + 1]);
     }
   }
+  if (ceiling) return meshtwin::RunCeiling(only);
   if (accuracy) {
     return meshtwin::RunAccuracy(arch, variant, threads, epochs, days, factor, seed, only,
                                  ensemble);
