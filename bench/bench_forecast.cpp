@@ -510,7 +510,8 @@ int RunAccuracy(const std::string& arch, const std::string& variant, int threads
                     with->horizons()[j] / 60, "0");
         continue;
       }
-      // Paired on the same targets, blocks as for the other ratios.
+      // Paired on the same targets, blocks as for the other ratios (the
+      // targets of separate event windows follow each other in a block).
       const Interval ci = RatioInterval(a.model_abs, b.model_abs, RatioBlock(a.steps, a.n));
       std::printf("%-16s %6.0fm %6zu %12.5g %12.5g %7.3f %13s\n", s.name.c_str(),
                   with->horizons()[j] / 60, a.n, a.model, b.model, a.model / b.model,
@@ -561,6 +562,7 @@ bool SolveSpd(std::vector<double> a, std::vector<double>& b, std::size_t n) {
 
 // Weighted least squares: minimises sum w_r (y_r - x_r . beta)^2 (rows of x
 // of width p), with a tiny ridge for inputs that happen to be collinear.
+// Empty if the system could not be solved.
 std::vector<double> WeightedLeastSquares(const std::vector<double>& x, const std::vector<double>& y,
                                          const std::vector<double>& w, std::size_t p) {
   std::vector<double> a(p * p, 0), b(p, 0);
@@ -577,7 +579,7 @@ std::vector<double> WeightedLeastSquares(const std::vector<double>& x, const std
     for (std::size_t j = 0; j < i; ++j) a[j * p + i] = a[i * p + j];
     a[i * p + i] += 1e-10 * trace / static_cast<double>(p);
   }
-  if (!SolveSpd(std::move(a), b, p)) b.assign(p, 0);
+  if (!SolveSpd(std::move(a), b, p)) b.clear();
   return b;
 }
 
@@ -648,7 +650,13 @@ int RunCeiling(const std::string& only) {
           static_cast<double>(rows);
       std::vector<double> w(rows, 1.0);
       const std::vector<double> ls = WeightedLeastSquares(x, change, w, kInputs);
-      // Least absolute deviations by iteratively reweighted least squares.
+      if (ls.empty()) {
+        std::printf("%-23s %5.0f %6.0fm %8zu  least squares failed (inputs not independent)\n",
+                    s.name.c_str(), s.step, horizon / 60, rows);
+        continue;
+      }
+      // Least absolute deviations by iteratively reweighted least squares;
+      // a step whose system cannot be solved ends the iteration.
       std::vector<double> lad = ls;
       for (int iter = 0; iter < 100; ++iter) {
         for (std::size_t r = 0; r < rows; ++r) {
@@ -656,7 +664,9 @@ int RunCeiling(const std::string& only) {
           for (std::size_t i = 0; i < kInputs; ++i) fit += x[r * kInputs + i] * lad[i];
           w[r] = 1 / std::max(std::abs(change[r] - fit), 1e-6 * naive);
         }
-        lad = WeightedLeastSquares(x, change, w, kInputs);
+        std::vector<double> next = WeightedLeastSquares(x, change, w, kInputs);
+        if (next.empty()) break;
+        lad = std::move(next);
       }
       std::printf("%-23s %5.0f %6.0fm %8zu %12.3f %12.3f %12.5g\n", s.name.c_str(), s.step,
                   horizon / 60, rows, MeanAbsResidual(x, change, ls, kInputs) / naive,

@@ -329,20 +329,19 @@ Interval RatioInterval(std::span<const double> model_abs, std::span<const double
   const std::size_t n = std::min(model_abs.size(), reference_abs.size());
   block = std::max<std::size_t>(1, block);
   if (n < 2 * block || resamples < 2 || !(level > 0 && level < 1)) return out;
-  // Block sums from prefix sums: a resample costs one addition per block.
+  // The sum of every block, once, so that a resample costs one addition per
+  // block. Summed directly, not by a sliding difference, which can leave a
+  // residue where a block's true sum is 0.
   const std::size_t starts = n - block + 1;
   std::vector<double> model_block(starts), reference_block(starts);
-  double sm = 0, sr = 0;
-  for (std::size_t i = 0; i < block; ++i) {
-    sm += model_abs[i];
-    sr += reference_abs[i];
-  }
-  for (std::size_t s = 0;; ++s) {
+  for (std::size_t s = 0; s < starts; ++s) {
+    double sm = 0, sr = 0;
+    for (std::size_t i = s; i < s + block; ++i) {
+      sm += model_abs[i];
+      sr += reference_abs[i];
+    }
     model_block[s] = sm;
     reference_block[s] = sr;
-    if (s + 1 == starts) break;
-    sm += model_abs[s + block] - model_abs[s];
-    sr += reference_abs[s + block] - reference_abs[s];
   }
   const std::size_t blocks = (n + block - 1) / block;
   SplitMix64 rng(seed);
@@ -355,16 +354,17 @@ Interval RatioInterval(std::span<const double> model_abs, std::span<const double
       m += model_block[s];
       ref += reference_block[s];
     }
-    if (ref > 0) ratios.push_back(m / ref);
+    // As Ratio: a perfect yardstick gives 1 against a perfect model, else infinity.
+    ratios.push_back(ref > 0 ? m / ref : m == 0 ? 1.0 : std::numeric_limits<double>::infinity());
   }
-  if (ratios.size() < 2) return out;
   std::sort(ratios.begin(), ratios.end());
   // Quantiles by linear interpolation between order statistics.
   const auto quantile = [&](double q) {
     const double pos = q * static_cast<double>(ratios.size() - 1);
     const std::size_t i = static_cast<std::size_t>(std::floor(pos));
     const double f = pos - static_cast<double>(i);
-    return i + 1 < ratios.size() ? ratios[i] * (1 - f) + ratios[i + 1] * f : ratios[i];
+    if (f == 0 || i + 1 == ratios.size()) return ratios[i];
+    return ratios[i] * (1 - f) + ratios[i + 1] * f;
   };
   out.lo = quantile((1 - level) / 2);
   out.hi = quantile((1 + level) / 2);
@@ -372,7 +372,8 @@ Interval RatioInterval(std::span<const double> model_abs, std::span<const double
 }
 
 std::size_t RatioBlock(std::size_t steps, std::size_t n) {
-  const auto cube_root = static_cast<std::size_t>(std::ceil(std::cbrt(static_cast<double>(n))));
+  std::size_t cube_root = 1;  // the smallest b with b^3 >= n, in integers
+  while (cube_root * cube_root * cube_root < n) ++cube_root;
   return std::max<std::size_t>({1, 2 * steps, cube_root});
 }
 

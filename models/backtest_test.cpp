@@ -1,5 +1,6 @@
 #include "models/backtest.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/splitmix.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/baselines.h"
@@ -348,7 +350,10 @@ double Coverage(std::size_t n, double phi, std::size_t block) {
   return static_cast<double>(covered) / kReplications;
 }
 
-TEST(RatioInterval, HoldsTheTrueRatioNinetyPercentOfTheTime) {
+// Nominal 90 %. On strongly correlated errors (phi 0.9: the 800 targets
+// hold ~40 independent ones) a block bootstrap's percentile interval is
+// known to come out a little narrow: it holds the truth ~85 % of the time.
+TEST(RatioInterval, HoldsTheTrueRatioNearlyNinetyPercentOfTheTime) {
   // Independent errors: single pairs are fine.
   const double independent = Coverage(400, 0.0, 1);
   EXPECT_GT(independent, 0.82);
@@ -359,6 +364,56 @@ TEST(RatioInterval, HoldsTheTrueRatioNinetyPercentOfTheTime) {
   EXPECT_GT(blocks, 0.78);
   EXPECT_LT(blocks, 0.97);
   EXPECT_LT(Coverage(800, 0.9, 1), 0.6);
+}
+
+// The same interval computed the plain way: every resample's blocks summed
+// one pair at a time, the same draws, the same quantile rule.
+Interval BruteForce(const Pairs& p, std::size_t block, int resamples, std::uint64_t seed) {
+  const std::size_t n = p.model.size();
+  const std::size_t blocks = (n + block - 1) / block;
+  SplitMix64 rng(seed);
+  std::vector<double> ratios;
+  for (int r = 0; r < resamples; ++r) {
+    double m = 0, ref = 0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const std::size_t start = rng.Below(n - block + 1);
+      for (std::size_t i = start; i < start + block; ++i) {
+        m += p.model[i];
+        ref += p.reference[i];
+      }
+    }
+    ratios.push_back(m / ref);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const auto at = [&](double q) {
+    const double pos = q * static_cast<double>(ratios.size() - 1);
+    const std::size_t i = static_cast<std::size_t>(pos);
+    const double f = pos - static_cast<double>(i);
+    return f == 0 ? ratios[i] : ratios[i] + f * (ratios[i + 1] - ratios[i]);
+  };
+  return {at(0.05), at(0.95)};
+}
+
+TEST(RatioInterval, EqualsThePlainComputation) {
+  for (const std::size_t n : {20U, 37U, 200U}) {
+    const Pairs p = HalfRatioPairs(n, 0.3, n);
+    for (const std::size_t block : {1U, 3U, 7U, 10U}) {
+      const Interval fast = RatioInterval(p.model, p.reference, block, 0.9, 501, 5);
+      const Interval plain = BruteForce(p, block, 501, 5);
+      EXPECT_NEAR(fast.lo, plain.lo, 1e-12) << n << " pairs, blocks of " << block;
+      EXPECT_NEAR(fast.hi, plain.hi, 1e-12) << n << " pairs, blocks of " << block;
+    }
+  }
+}
+
+TEST(RatioInterval, PerfectYardsticksAsTheRatioHasThem) {
+  // Both perfect: 1, as Backtest's ratio; only the yardstick perfect: infinity.
+  const std::vector<double> zeros(40, 0.0), ones(40, 1.0);
+  const Interval both = RatioInterval(zeros, zeros, 4);
+  EXPECT_EQ(both.lo, 1.0);
+  EXPECT_EQ(both.hi, 1.0);
+  const Interval worse = RatioInterval(ones, zeros, 4);
+  EXPECT_TRUE(std::isinf(worse.lo) && std::isinf(worse.hi));
 }
 
 TEST(RatioInterval, DeterministicAndNaNWithoutTwoBlocks) {
@@ -375,7 +430,8 @@ TEST(RatioInterval, DeterministicAndNaNWithoutTwoBlocks) {
       RatioInterval(std::span(p.model).first(19), std::span(p.reference).first(19), 10);
   EXPECT_TRUE(std::isnan(short_one.lo) && std::isnan(short_one.hi));
   EXPECT_EQ(RatioBlock(6, 449), 12u);   // twice the horizon
-  EXPECT_EQ(RatioBlock(1, 5000), 18u);  // n^(1/3)
+  EXPECT_EQ(RatioBlock(1, 5000), 18u);  // n^(1/3), rounded up
+  EXPECT_EQ(RatioBlock(1, 27), 3u);     // exactly, where floating point gives 3.0000000000000004
 }
 
 }  // namespace
