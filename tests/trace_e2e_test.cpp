@@ -287,6 +287,9 @@ TEST(BacktestE2E, WritesForecastsAtTargetTimesAndPrintsTheMetrics) {
                    "30m", "--out", dir + "/s.csv"});
   ASSERT_EQ(seasonal.exit_code, 0) << seasonal.err;
   EXPECT_THAT(seasonal.out, ::testing::Not(HasSubstr("n/a")));
+  // The ratios' intervals: naive against itself is exactly 1 in every resample.
+  EXPECT_THAT(seasonal.out, HasSubstr("90 % intervals of the ratios"));
+  EXPECT_THAT(seasonal.out, HasSubstr("/naive 1.000-1.000"));
   CommandResult bad = RunMeshtwin(
       {"backtest", "--trace", dir + "/dw.h5", "--model", "prophet", "--out", dir + "/g.csv"});
   EXPECT_EQ(bad.exit_code, 2);
